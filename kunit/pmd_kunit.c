@@ -1,0 +1,797 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the pmdesc in-kernel API, over real user memory mapped into
+ * a KUnit-owned address space with kunit_vm_mmap().
+ *
+ * Every case ends with a check, run after all of its other cleanups, that
+ * the system holds exactly as many FOLL_PIN pins and as much locked memory
+ * as before it started.
+ */
+#include <kunit/resource.h>
+#include <kunit/test.h>
+#include <linux/cred.h>
+#include <linux/err.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/huge_mm.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmstat.h>
+
+#include "../pmd.h"
+
+#define PMDESC_RW (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES)
+
+struct pmdesc_test_baseline {
+	struct kunit *test;
+	long pins;
+	long locked_vm;
+};
+
+KUNIT_DEFINE_ACTION_WRAPPER(pmdesc_put_action, pmdesc_put, struct pmdesc *);
+KUNIT_DEFINE_ACTION_WRAPPER(fput_action, fput, struct file *);
+
+/* A node statistic, exact: the global counter plus every unfolded diff. */
+static long node_stat_exact(enum node_stat_item item)
+{
+	long val = global_node_page_state(item);
+	int nid, cpu;
+
+	for_each_online_node(nid)
+		for_each_possible_cpu(cpu)
+			val += per_cpu_ptr(NODE_DATA(nid)->per_cpu_nodestats,
+					   cpu)->vm_node_stat_diff[item];
+	return val;
+}
+
+static long pins_held(void)
+{
+	return node_stat_exact(NR_FOLL_PIN_ACQUIRED) -
+	       node_stat_exact(NR_FOLL_PIN_RELEASED);
+}
+
+static long user_locked_vm(void)
+{
+	return atomic_long_read(&current_user()->locked_vm);
+}
+
+static void expect_nothing_held(void *data)
+{
+	struct pmdesc_test_baseline *base = data;
+	struct kunit *test = base->test;
+
+	KUNIT_EXPECT_EQ_MSG(test, pins_held(), base->pins,
+			    "pages left pinned");
+	KUNIT_EXPECT_EQ_MSG(test, user_locked_vm(), base->locked_vm,
+			    "locked memory left charged");
+}
+
+static int pmdesc_test_init(struct kunit *test)
+{
+	struct pmdesc_test_baseline *base;
+
+	base = kunit_kzalloc(test, sizeof(*base), GFP_KERNEL);
+	if (!base)
+		return -ENOMEM;
+	base->test = test;
+	base->pins = pins_held();
+	base->locked_vm = user_locked_vm();
+	/* Registered first, so it runs after every other cleanup. */
+	return kunit_add_action_or_reset(test, expect_nothing_held, base);
+}
+
+static unsigned long map_user(struct kunit *test, struct file *file,
+			      unsigned long addr, size_t len,
+			      unsigned long prot, unsigned long flags)
+{
+	unsigned long uaddr;
+
+	uaddr = kunit_vm_mmap(test, file, addr, len, prot, flags, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !uaddr || IS_ERR_VALUE(uaddr),
+			       "vm_mmap of %zu bytes failed", len);
+	return uaddr;
+}
+
+/* Fill user bytes with a pattern that depends on @seed and the position. */
+static void fill_user(struct kunit *test, unsigned long uaddr, size_t len,
+		      u8 seed)
+{
+	u8 *buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	size_t done, i, n;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (done = 0; done < len; done += n) {
+		n = min(len - done, PAGE_SIZE);
+		for (i = 0; i < n; i++)
+			buf[i] = seed + (done + i) * 7;
+		KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)uaddr + done,
+						   buf, n), 0);
+	}
+	kunit_kfree(test, buf);
+}
+
+/* Anonymous private memory, written so that every page is populated. */
+static unsigned long map_anon(struct kunit *test, unsigned long npages)
+{
+	unsigned long uaddr = map_user(test, NULL, 0, npages * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE,
+				       MAP_ANONYMOUS | MAP_PRIVATE);
+
+	fill_user(test, uaddr, npages * PAGE_SIZE, 1);
+	return uaddr;
+}
+
+static struct pmdesc *create_ranges(struct kunit *test,
+				    const struct pmd_range *ranges,
+				    unsigned int nr_ranges, u32 flags)
+{
+	struct pmdesc *d;
+
+	d = pmdesc_create_user(current->mm, ranges, nr_ranges, flags);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, d);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
+							d), 0);
+	return d;
+}
+
+static struct pmdesc *create_one(struct kunit *test, unsigned long uaddr,
+				 size_t len, u32 flags)
+{
+	struct pmd_range r = { .addr = uaddr, .len = len };
+
+	return create_ranges(test, &r, 1, flags);
+}
+
+static struct pmdesc *copy_expect_original(struct kunit *test,
+					   struct pmdesc *orig)
+{
+	struct pmdesc *c = pmdesc_copy_persistent(orig);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
+							c), 0);
+	KUNIT_EXPECT_PTR_EQ(test, c, orig);
+	return c;
+}
+
+static struct pmdesc *copy_expect_fresh(struct kunit *test,
+					struct pmdesc *orig)
+{
+	struct pmdesc *c = pmdesc_copy_persistent(orig);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
+							c), 0);
+	KUNIT_ASSERT_PTR_NE(test, c, orig);
+	KUNIT_EXPECT_NE(test, pmdesc_id(c), pmdesc_id(orig));
+	KUNIT_EXPECT_EQ(test, pmdesc_flags(c), pmdesc_flags(orig));
+	KUNIT_EXPECT_EQ(test, pmdesc_length(c), pmdesc_length(orig));
+	KUNIT_EXPECT_EQ(test, pmdesc_nr_pages(c), pmdesc_nr_pages(orig));
+	return c;
+}
+
+/* Expect @d's pinned bytes [@offset, @offset + @len) to equal user memory. */
+static void expect_bytes_match_user(struct kunit *test, const struct pmdesc *d,
+				    size_t offset, unsigned long uaddr,
+				    size_t len)
+{
+	u8 *want = kunit_kmalloc(test, len, GFP_KERNEL);
+	u8 *got = kunit_kmalloc(test, len, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	KUNIT_ASSERT_EQ(test, copy_from_user(want, (void __user *)uaddr, len),
+			0);
+	KUNIT_ASSERT_EQ(test, pmdesc_read_bytes(d, offset, got, len), 0);
+	KUNIT_EXPECT_MEMEQ(test, got, want, len);
+	kunit_kfree(test, want);
+	kunit_kfree(test, got);
+}
+
+/* madvise(MADV_DONTNEED) of one page, as the syscall does it. */
+static void zap_user_page(struct kunit *test, unsigned long uaddr)
+{
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(current->mm);
+	vma = vma_lookup(current->mm, uaddr);
+	if (vma)
+		zap_page_range_single(vma, uaddr, PAGE_SIZE, NULL);
+	mmap_read_unlock(current->mm);
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+}
+
+struct memlock_limit {
+	struct rlimit saved;
+	const struct cred *old_cred;
+};
+
+/*
+ * Run as a task without CAP_IPC_LOCK whose RLIMIT_MEMLOCK is @pages, until
+ * unlimit_memlock(). Both must run in the test's own task.
+ */
+static void limit_memlock(struct kunit *test, struct memlock_limit *lim,
+			  unsigned long pages)
+{
+	struct rlimit *rlim = &current->signal->rlim[RLIMIT_MEMLOCK];
+	struct cred *new = prepare_creds();
+
+	KUNIT_ASSERT_NOT_NULL(test, new);
+	cap_lower(new->cap_effective, CAP_IPC_LOCK);
+	lim->old_cred = override_creds(new);
+	put_cred(new);
+	lim->saved = *rlim;
+	rlim->rlim_cur = pages << PAGE_SHIFT;
+}
+
+static void unlimit_memlock(struct memlock_limit *lim)
+{
+	current->signal->rlim[RLIMIT_MEMLOCK] = lim->saved;
+	revert_creds(lim->old_cred);
+}
+
+static struct pmdesc *create_limited(struct kunit *test, struct mm_struct *mm,
+				     const struct pmd_range *r,
+				     unsigned long limit_pages)
+{
+	struct memlock_limit lim;
+	struct pmdesc *d;
+
+	limit_memlock(test, &lim, limit_pages);
+	d = pmdesc_create_user(mm, r, 1, PMDESC_RW);
+	unlimit_memlock(&lim);
+	return d;
+}
+
+static void create_user_pins_and_charges_every_page(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 4);
+	long pins = pins_held(), locked = user_locked_vm();
+	struct mm_struct *mm = current->mm;
+	struct pmdesc *d;
+
+	d = create_one(test, uaddr, 4 * PAGE_SIZE, PMDESC_RW);
+	KUNIT_EXPECT_EQ(test, pmdesc_nr_pages(d), 4);
+	KUNIT_EXPECT_EQ(test, pmdesc_length(d), 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, pmdesc_flags(d), PMDESC_RW);
+	KUNIT_EXPECT_EQ(test, pins_held() - pins, 4);
+	KUNIT_EXPECT_EQ(test, user_locked_vm() - locked, 4);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->pinned_vm), 4);
+	KUNIT_EXPECT_NULL(test, pmdesc_page(d, 4));
+	expect_bytes_match_user(test, d, 0, uaddr, 4 * PAGE_SIZE);
+
+	kunit_release_action(test, pmdesc_put_action, d);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+	KUNIT_EXPECT_EQ(test, user_locked_vm(), locked);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->pinned_vm), 0);
+}
+
+/*
+ * Byte-granular ranges: a range covers the pages its bytes touch, and every
+ * byte offset reads back the byte at that address, up to the end and no
+ * further.
+ */
+static void create_user_unaligned_ranges(struct kunit *test)
+{
+	static const size_t starts[] = { 0, 1, PAGE_SIZE - 1, PAGE_SIZE };
+	static const size_t lens[] = { 1, 2, PAGE_SIZE - 1, PAGE_SIZE,
+				       PAGE_SIZE + 1, 2 * PAGE_SIZE + 1 };
+	unsigned long uaddr = map_anon(test, 4);
+	size_t s, l;
+	u8 byte;
+
+	for (s = 0; s < ARRAY_SIZE(starts); s++) {
+		for (l = 0; l < ARRAY_SIZE(lens); l++) {
+			size_t start = starts[s], len = lens[l];
+			long pins = pins_held();
+			struct pmdesc *d;
+
+			d = create_one(test, uaddr + start, len, PMDESC_RW);
+			KUNIT_EXPECT_EQ_MSG(test, pmdesc_nr_pages(d),
+					    DIV_ROUND_UP(start % PAGE_SIZE + len,
+							 PAGE_SIZE),
+					    "start %zu len %zu", start, len);
+			KUNIT_EXPECT_EQ(test, pmdesc_length(d), len);
+			KUNIT_EXPECT_EQ(test, pins_held() - pins,
+					pmdesc_nr_pages(d));
+			expect_bytes_match_user(test, d, 0, uaddr + start, len);
+			expect_bytes_match_user(test, d, len - 1,
+						uaddr + start + len - 1, 1);
+			KUNIT_EXPECT_EQ(test, pmdesc_read_bytes(d, len, &byte, 0),
+					0);
+			KUNIT_EXPECT_EQ(test, pmdesc_read_bytes(d, len, &byte, 1),
+					-EINVAL);
+			KUNIT_EXPECT_EQ(test,
+					pmdesc_read_bytes(d, 0, &byte, len + 1),
+					-EINVAL);
+			KUNIT_EXPECT_EQ(test,
+					pmdesc_read_bytes(d, SIZE_MAX, &byte, 1),
+					-EINVAL);
+			kunit_release_action(test, pmdesc_put_action, d);
+			KUNIT_EXPECT_EQ(test, pins_held(), pins);
+		}
+	}
+}
+
+/* Bytes of several ranges read end to end, across range boundaries. */
+static void create_user_multi_range(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 8);
+	struct pmd_range r[] = {
+		{ .addr = uaddr + 5 * PAGE_SIZE + 3, .len = PAGE_SIZE },
+		{ .addr = uaddr + 10, .len = 20 },
+		{ .addr = uaddr + 2 * PAGE_SIZE - 1, .len = 2 },
+	};
+	size_t off = 0;
+	struct pmdesc *d, *whole;
+	unsigned int i;
+
+	whole = create_one(test, uaddr, 8 * PAGE_SIZE, PMDESC_RW);
+	d = create_ranges(test, r, ARRAY_SIZE(r), PMDESC_RW);
+	KUNIT_EXPECT_EQ(test, pmdesc_nr_pages(d), 2 + 1 + 2);
+	KUNIT_EXPECT_EQ(test, pmdesc_length(d), PAGE_SIZE + 20 + 2);
+	for (i = 0; i < ARRAY_SIZE(r); off += r[i].len, i++) {
+		expect_bytes_match_user(test, d, off, r[i].addr, r[i].len);
+		expect_bytes_match_user(test, d, off + r[i].len - 1,
+					r[i].addr + r[i].len - 1, 1);
+	}
+	/* Pages are recorded range after range, in the order given. */
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(d, 0), pmdesc_page(whole, 5));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(d, 1), pmdesc_page(whole, 6));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(d, 2), pmdesc_page(whole, 0));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(d, 3), pmdesc_page(whole, 1));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(d, 4), pmdesc_page(whole, 2));
+}
+
+static void expect_create_error(struct kunit *test, struct mm_struct *mm,
+				const struct pmd_range *r, unsigned int nr,
+				u32 flags, int err)
+{
+	long pins = pins_held(), locked = user_locked_vm();
+
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_user(mm, r, nr, flags),
+			    ERR_PTR(err));
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+	KUNIT_EXPECT_EQ(test, user_locked_vm(), locked);
+}
+
+static void create_user_rejects_bad_arguments(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 2);
+	struct mm_struct *mm = current->mm;
+	struct pmd_range ok = { .addr = uaddr, .len = PAGE_SIZE };
+	struct pmd_range zero = { .addr = uaddr, .len = 0 };
+	struct pmd_range wrap = { .addr = U64_MAX - 10, .len = 100 };
+	struct pmd_range high = { .addr = mm->task_size - PAGE_SIZE,
+				  .len = 2 * PAGE_SIZE };
+	struct pmd_range many[2] = { ok, zero };
+
+	expect_create_error(test, NULL, &ok, 1, PMDESC_RW, -EINVAL);
+	expect_create_error(test, mm, NULL, 1, PMDESC_RW, -EINVAL);
+	expect_create_error(test, mm, &ok, 0, PMDESC_RW, -EINVAL);
+	expect_create_error(test, mm, &ok, PMD_MAX_RANGES + 1, PMDESC_RW,
+			    -EINVAL);
+	expect_create_error(test, mm, &ok, 1, PMD_F_ALL + 1, -EINVAL);
+	expect_create_error(test, mm, &ok, 1, BIT(31), -EINVAL);
+	expect_create_error(test, mm, &zero, 1, PMDESC_RW, -EINVAL);
+	expect_create_error(test, mm, many, 2, PMDESC_RW, -EINVAL);
+	expect_create_error(test, mm, &wrap, 1, PMDESC_RW, -EINVAL);
+	expect_create_error(test, mm, &high, 1, PMDESC_RW, -EINVAL);
+}
+
+/* A hole anywhere in the ranges: -EFAULT, and the pages before it unpinned. */
+static void create_user_unmapped_fails(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 4);
+	struct pmd_range r = { .addr = uaddr, .len = 4 * PAGE_SIZE };
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(uaddr + 2 * PAGE_SIZE, PAGE_SIZE), 0);
+	expect_create_error(test, current->mm, &r, 1, PMDESC_RW, -EFAULT);
+	expect_create_error(test, current->mm, &r, 1, PMD_F_DEVICE_READS,
+			    -EFAULT);
+}
+
+/* Device writes need a writable mapping; device reads do not. */
+static void create_user_read_only_mapping(struct kunit *test)
+{
+	unsigned long uaddr = map_user(test, NULL, 0, 2 * PAGE_SIZE, PROT_READ,
+				       MAP_ANONYMOUS | MAP_PRIVATE);
+	struct pmd_range r = { .addr = uaddr, .len = 2 * PAGE_SIZE };
+	struct pmdesc *d;
+
+	expect_create_error(test, current->mm, &r, 1, PMDESC_RW, -EFAULT);
+	d = create_one(test, uaddr, 2 * PAGE_SIZE,
+		       PMD_F_PERSISTENT | PMD_F_DEVICE_READS);
+	KUNIT_EXPECT_EQ(test, pmdesc_nr_pages(d), 2);
+}
+
+/*
+ * Without CAP_IPC_LOCK the pins are limited by RLIMIT_MEMLOCK, counted per
+ * descriptor: two descriptors of the same pages charge twice.
+ */
+static void create_user_over_memlock_fails(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 4);
+	struct pmd_range r = { .addr = uaddr, .len = 4 * PAGE_SIZE };
+	long locked = user_locked_vm(), pins = pins_held();
+	struct mm_struct *mm = current->mm;
+	struct pmdesc *d;
+
+	KUNIT_EXPECT_PTR_EQ(test, create_limited(test, mm, &r, locked + 3),
+			    ERR_PTR(-ENOMEM));
+	KUNIT_EXPECT_EQ(test, user_locked_vm(), locked);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->pinned_vm), 0);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+
+	d = create_limited(test, mm, &r, locked + 7);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, d);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
+							d), 0);
+	KUNIT_EXPECT_PTR_EQ(test, create_limited(test, mm, &r, locked + 7),
+			    ERR_PTR(-ENOMEM));
+	KUNIT_EXPECT_EQ(test, user_locked_vm(), locked + 4);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->pinned_vm), 4);
+}
+
+/*
+ * The owner's address space goes away while a descriptor lives: copies fail
+ * with -ESRCH and the last put still returns the charge.
+ */
+static void put_after_owner_exit_uncharges(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 3);
+	struct mm_struct *mm = current->mm;
+	long locked = user_locked_vm();
+	struct pmdesc *d;
+
+	d = create_one(test, uaddr, 3 * PAGE_SIZE, PMDESC_RW);
+	KUNIT_EXPECT_EQ(test, user_locked_vm() - locked, 3);
+	/* Do what exit_mm() would do with the KUnit mm. */
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_copy_persistent(d), ERR_PTR(-ESRCH));
+	kunit_release_action(test, pmdesc_put_action, d);
+	KUNIT_EXPECT_EQ(test, user_locked_vm(), locked);
+}
+
+static struct kunit_case pmdesc_create_cases[] = {
+	KUNIT_CASE(create_user_pins_and_charges_every_page),
+	KUNIT_CASE(create_user_unaligned_ranges),
+	KUNIT_CASE(create_user_multi_range),
+	KUNIT_CASE(create_user_rejects_bad_arguments),
+	KUNIT_CASE(create_user_unmapped_fails),
+	KUNIT_CASE(create_user_read_only_mapping),
+	KUNIT_CASE(create_user_over_memlock_fails),
+	KUNIT_CASE(put_after_owner_exit_uncharges),
+	{}
+};
+
+static struct kunit_suite pmdesc_create_suite = {
+	.name = "pmdesc_create",
+	.init = pmdesc_test_init,
+	.test_cases = pmdesc_create_cases,
+};
+
+/* Writes go through device-writes descriptors only, into the same pages. */
+static void write_bytes_needs_device_writes(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 2);
+	static const char msg[] = "written through the descriptor";
+	struct pmdesc *ro, *rw;
+	char back[sizeof(msg)];
+
+	ro = create_one(test, uaddr, 2 * PAGE_SIZE,
+			PMD_F_PERSISTENT | PMD_F_DEVICE_READS);
+	rw = create_one(test, uaddr, 2 * PAGE_SIZE, PMDESC_RW);
+	KUNIT_EXPECT_EQ(test, pmdesc_write_bytes(ro, 0, msg, sizeof(msg)),
+			-EPERM);
+	KUNIT_EXPECT_EQ(test, pmdesc_write_bytes(rw, 2 * PAGE_SIZE, msg, 1),
+			-EINVAL);
+	KUNIT_ASSERT_EQ(test, pmdesc_write_bytes(rw, PAGE_SIZE - 3, msg,
+						 sizeof(msg)), 0);
+	KUNIT_ASSERT_EQ(test, copy_from_user(back, (void __user *)uaddr +
+					     PAGE_SIZE - 3, sizeof(back)), 0);
+	KUNIT_EXPECT_MEMEQ(test, back, msg, sizeof(msg));
+	expect_bytes_match_user(test, ro, 0, uaddr, 2 * PAGE_SIZE);
+}
+
+static struct kunit_case pmdesc_bytes_cases[] = {
+	KUNIT_CASE(write_bytes_needs_device_writes),
+	{}
+};
+
+static struct kunit_suite pmdesc_bytes_suite = {
+	.name = "pmdesc_bytes",
+	.init = pmdesc_test_init,
+	.test_cases = pmdesc_bytes_cases,
+};
+
+static void copy_persistent_rejects_bad_original(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 1);
+	struct pmdesc *d;
+
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_copy_persistent(NULL),
+			    ERR_PTR(-EINVAL));
+	d = create_one(test, uaddr, PAGE_SIZE,
+		       PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_copy_persistent(d), ERR_PTR(-EINVAL));
+}
+
+/* Copy table: nothing done, or data written: the original. */
+static void copy_persistent_unchanged_returns_original(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 3);
+	struct pmdesc *d;
+
+	d = create_one(test, uaddr + 100, 2 * PAGE_SIZE, PMDESC_RW);
+	copy_expect_original(test, d);
+	fill_user(test, uaddr, 3 * PAGE_SIZE, 42);
+	copy_expect_original(test, d);
+	expect_bytes_match_user(test, d, 0, uaddr + 100, 2 * PAGE_SIZE);
+}
+
+/*
+ * The original path takes a reference: the pins go with the last of two
+ * puts. The fresh path makes an independent descriptor.
+ */
+static void copy_persistent_refcounts(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 2);
+	long pins = pins_held();
+	struct pmdesc *d, *c;
+
+	d = create_one(test, uaddr, 2 * PAGE_SIZE, PMDESC_RW);
+	c = copy_expect_original(test, d);
+	kunit_release_action(test, pmdesc_put_action, c);
+	KUNIT_EXPECT_EQ(test, pins_held() - pins, 2);
+	expect_bytes_match_user(test, d, 0, uaddr, 2 * PAGE_SIZE);
+	kunit_release_action(test, pmdesc_put_action, d);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+
+	d = create_one(test, uaddr, 2 * PAGE_SIZE, PMDESC_RW);
+	zap_user_page(test, uaddr);
+	c = copy_expect_fresh(test, d);
+	KUNIT_EXPECT_EQ(test, pins_held() - pins, 4);
+	kunit_release_action(test, pmdesc_put_action, d);
+	KUNIT_EXPECT_EQ(test, pins_held() - pins, 2);
+	expect_bytes_match_user(test, c, 0, uaddr, 2 * PAGE_SIZE);
+	kunit_release_action(test, pmdesc_put_action, c);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+}
+
+/*
+ * Copy table: munmap + anonymous MAP_FIXED mmap at the same address: fresh,
+ * reading the new memory, while the original still reads the old data.
+ */
+static void remap_anon_expect_fresh(struct kunit *test, u32 flags, bool touch)
+{
+	unsigned long len = 2 * PAGE_SIZE, uaddr = map_anon(test, 2);
+	u8 *old = kunit_kmalloc(test, len, GFP_KERNEL);
+	u8 *got = kunit_kmalloc(test, len, GFP_KERNEL);
+	struct pmdesc *d;
+
+	KUNIT_ASSERT_NOT_NULL(test, old);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	KUNIT_ASSERT_EQ(test, copy_from_user(old, (void __user *)uaddr, len),
+			0);
+	d = create_one(test, uaddr, len, flags);
+	KUNIT_ASSERT_EQ(test, vm_munmap(uaddr, len), 0);
+	KUNIT_ASSERT_EQ(test, vm_mmap(NULL, uaddr, len, PROT_READ | PROT_WRITE,
+				      MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED,
+				      0), uaddr);
+	if (touch)
+		fill_user(test, uaddr, len, 99);
+	expect_bytes_match_user(test, copy_expect_fresh(test, d), 0, uaddr,
+				len);
+	KUNIT_ASSERT_EQ(test, pmdesc_read_bytes(d, 0, got, len), 0);
+	KUNIT_EXPECT_MEMEQ(test, got, old, len);
+}
+
+static void copy_persistent_remapped_returns_fresh(struct kunit *test)
+{
+	remap_anon_expect_fresh(test, PMDESC_RW, true);
+	remap_anon_expect_fresh(test, PMDESC_RW, false);
+	remap_anon_expect_fresh(test, PMD_F_PERSISTENT | PMD_F_DEVICE_READS,
+				false);
+}
+
+/* Copy table: munmap only: -EFAULT. */
+static void copy_persistent_unmapped_fails(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 3);
+	long pins = pins_held();
+	struct pmdesc *d;
+
+	d = create_one(test, uaddr, 3 * PAGE_SIZE, PMDESC_RW);
+	KUNIT_ASSERT_EQ(test, vm_munmap(uaddr + PAGE_SIZE, PAGE_SIZE), 0);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_copy_persistent(d), ERR_PTR(-EFAULT));
+	KUNIT_EXPECT_EQ(test, pins_held() - pins, 3);
+}
+
+/* Copy table: MADV_DONTNEED of any one page: fresh. */
+static void copy_persistent_dontneed_returns_fresh(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 3);
+	unsigned long i;
+
+	for (i = 0; i < 3; i++) {
+		struct pmdesc *d = create_one(test, uaddr, 3 * PAGE_SIZE,
+					      PMDESC_RW);
+		struct pmdesc *c;
+		unsigned long p;
+
+		zap_user_page(test, uaddr + i * PAGE_SIZE);
+		c = copy_expect_fresh(test, d);
+		for (p = 0; p < 3; p++)
+			KUNIT_EXPECT_EQ_MSG(test,
+					    pmdesc_page(c, p) == pmdesc_page(d, p),
+					    p != i, "zapped %lu, page %lu", i, p);
+		fill_user(test, uaddr, 3 * PAGE_SIZE, 1);
+	}
+}
+
+/* One range of several changed: fresh, over the same ranges. */
+static void copy_persistent_multi_range_one_changed(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 6);
+	struct pmd_range r[] = {
+		{ .addr = uaddr + 4 * PAGE_SIZE + 7, .len = PAGE_SIZE },
+		{ .addr = uaddr + 1, .len = PAGE_SIZE - 2 },
+	};
+	struct pmdesc *d, *c;
+
+	d = create_ranges(test, r, ARRAY_SIZE(r), PMDESC_RW);
+	copy_expect_original(test, d);
+	zap_user_page(test, uaddr + 5 * PAGE_SIZE);
+	fill_user(test, uaddr, 6 * PAGE_SIZE, 77);
+	c = copy_expect_fresh(test, d);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(c, 0), pmdesc_page(d, 0));
+	KUNIT_EXPECT_PTR_NE(test, pmdesc_page(c, 1), pmdesc_page(d, 1));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(c, 2), pmdesc_page(d, 2));
+	expect_bytes_match_user(test, c, 0, r[0].addr, r[0].len);
+	expect_bytes_match_user(test, c, r[0].len, r[1].addr, r[1].len);
+}
+
+/* A copy that must be fresh is charged in full, so it can fail on the limit. */
+static void copy_persistent_fresh_over_memlock_fails(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 2);
+	struct pmd_range r = { .addr = uaddr, .len = 2 * PAGE_SIZE };
+	long locked = user_locked_vm();
+	struct memlock_limit lim;
+	struct pmdesc *d, *c;
+
+	d = create_limited(test, current->mm, &r, locked + 2);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, d);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
+							d), 0);
+	/* At the limit, the original needs no new charge. */
+	limit_memlock(test, &lim, locked + 2);
+	c = pmdesc_copy_persistent(d);
+	unlimit_memlock(&lim);
+	KUNIT_EXPECT_PTR_EQ(test, c, d);
+	if (!IS_ERR(c))
+		pmdesc_put(c);
+
+	zap_user_page(test, uaddr + PAGE_SIZE);
+	limit_memlock(test, &lim, locked + 2);
+	c = pmdesc_copy_persistent(d);
+	unlimit_memlock(&lim);
+	KUNIT_EXPECT_PTR_EQ(test, c, ERR_PTR(-ENOMEM));
+	KUNIT_EXPECT_EQ(test, user_locked_vm(), locked + 2);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm), 2);
+}
+
+static struct file *shmem_backing(struct kunit *test, size_t len)
+{
+	struct file *file = shmem_file_setup("pmdesc-kunit", len, 0);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fput_action,
+							file), 0);
+	return file;
+}
+
+static unsigned long map_shared(struct kunit *test, struct file *file,
+				unsigned long addr, size_t len)
+{
+	return map_user(test, file, addr, len, PROT_READ | PROT_WRITE,
+			MAP_SHARED | (addr ? MAP_FIXED : 0));
+}
+
+/* Copy table: shared memfd, fallocate(PUNCH_HOLE) over one page: fresh. */
+static void copy_persistent_punch_hole_returns_fresh(struct kunit *test)
+{
+	size_t len = 3 * PAGE_SIZE;
+	struct file *file = shmem_backing(test, len);
+	unsigned long uaddr = map_shared(test, file, 0, len);
+	struct pmdesc *d, *c;
+
+	fill_user(test, uaddr, len, 5);
+	d = create_one(test, uaddr, len, PMDESC_RW);
+	copy_expect_original(test, d);
+	KUNIT_ASSERT_EQ(test, vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE |
+					    FALLOC_FL_KEEP_SIZE, PAGE_SIZE,
+					    PAGE_SIZE), 0);
+	c = copy_expect_fresh(test, d);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(c, 0), pmdesc_page(d, 0));
+	KUNIT_EXPECT_PTR_NE(test, pmdesc_page(c, 1), pmdesc_page(d, 1));
+	expect_bytes_match_user(test, c, 0, uaddr, len);
+}
+
+/*
+ * Copy table: shared memfd, munmap, then mmap of the same file pages at the same
+ * address: the same real memory, so the original.
+ */
+static void copy_persistent_shmem_remapped_returns_original(struct kunit *test)
+{
+	size_t len = 2 * PAGE_SIZE;
+	struct file *file = shmem_backing(test, len);
+	unsigned long uaddr = map_shared(test, file, 0, len);
+	struct pmdesc *d;
+
+	fill_user(test, uaddr, len, 9);
+	d = create_one(test, uaddr, len, PMDESC_RW);
+	KUNIT_ASSERT_EQ(test, vm_munmap(uaddr, len), 0);
+	KUNIT_ASSERT_EQ(test, map_shared(test, file, uaddr, len), uaddr);
+	copy_expect_original(test, d);
+}
+
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+/* Copy table: a range over a transparent huge page, nothing done: original. */
+static void copy_persistent_thp_returns_original(struct kunit *test)
+{
+	unsigned long uaddr, huge;
+	struct pmdesc *d;
+
+	uaddr = map_user(test, NULL, 0, 2 * HPAGE_PMD_SIZE,
+			 PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE);
+	huge = ALIGN(uaddr, HPAGE_PMD_SIZE);
+	fill_user(test, huge, HPAGE_PMD_SIZE, 3);
+	d = create_one(test, huge + PAGE_SIZE + 1,
+		       HPAGE_PMD_SIZE - 2 * PAGE_SIZE, PMDESC_RW);
+	KUNIT_ASSERT_TRUE_MSG(test, folio_test_large(page_folio(pmdesc_page(d, 0))),
+			      "boot with transparent_hugepage=always");
+	copy_expect_original(test, d);
+	zap_user_page(test, huge + HPAGE_PMD_SIZE / 2);
+	copy_expect_fresh(test, d);
+}
+#endif
+
+static struct kunit_case pmdesc_copy_cases[] = {
+	KUNIT_CASE(copy_persistent_rejects_bad_original),
+	KUNIT_CASE(copy_persistent_unchanged_returns_original),
+	KUNIT_CASE(copy_persistent_refcounts),
+	KUNIT_CASE(copy_persistent_remapped_returns_fresh),
+	KUNIT_CASE(copy_persistent_unmapped_fails),
+	KUNIT_CASE(copy_persistent_dontneed_returns_fresh),
+	KUNIT_CASE(copy_persistent_multi_range_one_changed),
+	KUNIT_CASE(copy_persistent_fresh_over_memlock_fails),
+	KUNIT_CASE(copy_persistent_punch_hole_returns_fresh),
+	KUNIT_CASE(copy_persistent_shmem_remapped_returns_original),
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	KUNIT_CASE(copy_persistent_thp_returns_original),
+#endif
+	{}
+};
+
+static struct kunit_suite pmdesc_copy_suite = {
+	.name = "pmdesc_copy",
+	.init = pmdesc_test_init,
+	.test_cases = pmdesc_copy_cases,
+};
+
+kunit_test_suites(&pmdesc_create_suite, &pmdesc_bytes_suite,
+		  &pmdesc_copy_suite);
+
+MODULE_DESCRIPTION("KUnit tests for persistent memory descriptors");
+MODULE_LICENSE("GPL");

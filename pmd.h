@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pmdesc: persistent memory descriptors, the in-kernel API.
+ *
+ * A descriptor pins the pages behind byte ranges of a process's address
+ * space and records them. pmdesc_copy_persistent() later tells whether the
+ * ranges are still backed by those very pages: if so it returns the same
+ * descriptor with one more reference, otherwise a new descriptor over the
+ * pages that back the ranges now.
+ */
+#ifndef _PMDESC_H
+#define _PMDESC_H
+
+#include <linux/types.h>
+
+#include "uapi/pmd.h"
+
+struct mm_struct;
+struct page;
+struct pmdesc;
+
+struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
+				  const struct pmd_range *ranges,
+				  unsigned int nr_ranges, u32 flags);
+struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig);
+struct pmdesc *pmdesc_get(struct pmdesc *d);
+void pmdesc_put(struct pmdesc *d);
+
+size_t pmdesc_length(const struct pmdesc *d);
+u32 pmdesc_flags(const struct pmdesc *d);
+unsigned long pmdesc_nr_pages(const struct pmdesc *d);
+u64 pmdesc_id(const struct pmdesc *d);
+struct page *pmdesc_page(const struct pmdesc *d, unsigned long index);
+
+int pmdesc_read_bytes(const struct pmdesc *d, size_t offset, void *buf,
+		      size_t len);
+int pmdesc_write_bytes(const struct pmdesc *d, size_t offset, const void *buf,
+		       size_t len);
+
+#endif /* _PMDESC_H */

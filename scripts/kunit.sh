@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Run the project's KUnit suites with the kernel's own kunit.py, in a tree
+# extracted once from Debian's linux-source-6.12 into .cache/.
+#
+# usage: scripts/kunit.sh um|x86_64 [more kunit.py run arguments]
+#   um      User-Mode Linux, the fast default
+#   x86_64  under QEMU (TCG), with KASAN, lockdep, DEBUG_VM and THP
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+arch=${1:-um}
+[ $# -eq 0 ] || shift
+cache=$top/.cache
+tarball=/usr/src/linux-source-6.12.tar.xz
+tree=$cache/linux-source-6.12
+stamp=$tree/.pmdesc-extracted
+
+[ -f "$tarball" ] || { echo "$0: $tarball missing (apt-get install linux-source-6.12)" >&2; exit 1; }
+if [ "$(cat "$stamp" 2>/dev/null)" != "$(stat -c %Y "$tarball")" ]; then
+	echo "extracting $tarball into $cache"
+	rm -rf "$tree"
+	mkdir -p "$cache"
+	tar -xJf "$tarball" -C "$cache"
+	stat -c %Y "$tarball" > "$stamp"
+fi
+
+# Hook the project into drivers/misc/ (idempotent).
+"$top/scripts/link-sources.sh" "$tree/drivers/misc/pmdesc"
+grep -q '^source "drivers/misc/pmdesc/Kconfig"' "$tree/drivers/misc/Kconfig" ||
+	sed -i 's|^endmenu$|source "drivers/misc/pmdesc/Kconfig"\nendmenu|' \
+		"$tree/drivers/misc/Kconfig"
+grep -qx 'obj-y += pmdesc/' "$tree/drivers/misc/Makefile" ||
+	echo 'obj-y += pmdesc/' >> "$tree/drivers/misc/Makefile"
+
+kunitdir=drivers/misc/pmdesc/kunit
+case "$arch" in
+um)
+	set -- --kunitconfig="$kunitdir" "$@"
+	;;
+x86_64)
+	set -- --arch=x86_64 --kunitconfig="$kunitdir" \
+		--kunitconfig="$kunitdir/debug.kunitconfig" \
+		--kernel_args=transparent_hugepage=always \
+		--qemu_args="-m 1024" --timeout=1200 "$@"
+	;;
+*)
+	echo "usage: $0 um|x86_64 [kunit.py run arguments]" >&2
+	exit 2
+	;;
+esac
+
+cd "$tree"
+exec python3 tools/testing/kunit/kunit.py run --build_dir="$cache/kunit-$arch" \
+	--jobs="$(nproc)" "$@"

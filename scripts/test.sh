@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The whole test suite, as CI runs it: installs what is missing (Debian 12,
+# as root), builds pmdesc.ko warning-free (W=1) against Debian's 6.1 and 6.12
+# headers, then runs the KUnit suites under ARCH=um and on an x86_64 debug
+# kernel in QEMU.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+scripts/deps.sh make gcc python3 xz-utils bc flex bison libelf-dev libssl-dev \
+	linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.12 \
+	qemu-system-x86
+
+passed=0
+failed=0
+result() {
+	if [ "$1" -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "ok - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $2"
+	fi
+}
+
+for series in 6.1 6.12; do
+	kdir=$(scripts/kdir.sh "$series")
+	log=$top/.cache/build-$series.log
+	mkdir -p "$top/.cache"
+	rc=0
+	make -s KDIR="$kdir" W=1 > "$log" 2>&1 || rc=$?
+	cat "$log"
+	if [ "$rc" -eq 0 ] && grep -qi 'warning' "$log"; then
+		echo "warnings in the $series build"
+		rc=1
+	fi
+	result "$rc" "build pmdesc.ko with W=1 against $kdir"
+done
+
+rc=0
+scripts/kunit.sh um || rc=$?
+result "$rc" "kunit.py run (ARCH=um)"
+rc=0
+scripts/kunit.sh x86_64 || rc=$?
+result "$rc" "kunit.py run (x86_64, KASAN, lockdep, DEBUG_VM)"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
