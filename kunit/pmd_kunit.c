@@ -14,7 +14,6 @@
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/huge_mm.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
