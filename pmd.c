@@ -38,7 +38,7 @@
  * @ranges: the byte ranges, as given at creation
  * @length: bytes in all ranges
  * @nr_pages: entries in @pages
- * @id: unique per descriptor while the module is loaded
+ * @id: unique per descriptor while the module is loaded, given once built
  * @pages: the pinned page behind each page of the ranges, range after range
  */
 struct pmdesc {
@@ -127,7 +127,6 @@ static struct pmdesc *pmdesc_alloc(struct mm_struct *mm,
 	d->nr_ranges = nr_ranges;
 	d->length = length;
 	d->nr_pages = nr_pages;
-	d->id = atomic64_inc_return(&pmdesc_last_id);
 	return d;
 }
 
@@ -265,6 +264,7 @@ struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 	ret = pmdesc_pin(d);
 	if (ret)
 		goto err_uncharge;
+	d->id = atomic64_inc_return(&pmdesc_last_id);
 	return d;
 
 err_uncharge:
@@ -322,6 +322,7 @@ struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig)
 	ret = pmdesc_charge(d, orig->user);
 	if (ret)
 		goto err_unpin;
+	d->id = atomic64_inc_return(&pmdesc_last_id);
 	return d;
 
 err_unpin:
@@ -388,6 +389,19 @@ u32 pmdesc_flags(const struct pmdesc *d)
 	return d->flags;
 }
 EXPORT_SYMBOL_GPL(pmdesc_flags);
+
+/**
+ * pmdesc_nr_ranges() - the number of ranges a descriptor describes
+ * @d: the descriptor
+ *
+ * Context: Any context.
+ * Return: the number of ranges it was created with.
+ */
+unsigned int pmdesc_nr_ranges(const struct pmdesc *d)
+{
+	return d->nr_ranges;
+}
+EXPORT_SYMBOL_GPL(pmdesc_nr_ranges);
 
 /**
  * pmdesc_nr_pages() - the number of pages a descriptor has pinned

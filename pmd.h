@@ -28,6 +28,7 @@ void pmdesc_put(struct pmdesc *d);
 
 size_t pmdesc_length(const struct pmdesc *d);
 u32 pmdesc_flags(const struct pmdesc *d);
+unsigned int pmdesc_nr_ranges(const struct pmdesc *d);
 unsigned long pmdesc_nr_pages(const struct pmdesc *d);
 u64 pmdesc_id(const struct pmdesc *d);
 struct page *pmdesc_page(const struct pmdesc *d, unsigned long index);

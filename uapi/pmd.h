@@ -9,6 +9,7 @@
 #ifndef _UAPI_PMD_H
 #define _UAPI_PMD_H
 
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 /**
@@ -43,5 +44,178 @@ struct pmd_range {
 	__u64 addr;
 	__u64 len;
 };
+
+/**
+ * DOC: ioctl interface of /dev/pmd
+ *
+ * Every ioctl takes a pointer to a struct that starts with ``__u32 size``:
+ * the caller's sizeof() of that struct. The kernel reads it the way
+ * openat2() and clone3() read theirs: a size below the struct of ABI v1 is
+ * -EINVAL; a larger size works when the bytes beyond the v1 struct are all
+ * zero, else it is -E2BIG. Out-fields are written back in the v1 size.
+ * Pointers travel as __aligned_u64, so the layout is the same for 32- and
+ * 64-bit callers.
+ *
+ * Descriptors are named by handles: u32 values, never 0, private to the open
+ * file. A file is bound to the address space that opened it: an ioctl from
+ * any other (a forked child, a process that received the fd) fails with
+ * -EPERM. Closing the file drops every reference its handles hold.
+ *
+ * Errors, for every ioctl:
+ *
+ * - ENOTTY: unknown ioctl.
+ * - EINVAL: size below the v1 struct, unknown flag bits, nonzero reserved
+ *   fields, nr_ranges 0 or above %PMD_MAX_RANGES, a zero-length range,
+ *   addr + len overflowing or above the user address limit, read/write/pfns
+ *   outside the descriptor, COPY of a descriptor without %PMD_F_PERSISTENT.
+ * - E2BIG: nonzero bytes beyond the v1 struct.
+ * - ENOENT: unknown handle.
+ * - EFAULT: a page that cannot be pinned (unmapped, VM_IO/VM_PFNMAP, a
+ *   read-only mapping with %PMD_F_DEVICE_WRITES), or a bad user pointer.
+ * - ENOMEM: out of memory, or RLIMIT_MEMLOCK exceeded.
+ * - EPERM: the calling address space is not the opener's; WRITE through a
+ *   descriptor without %PMD_F_DEVICE_WRITES; PFNS without CAP_SYS_ADMIN.
+ *
+ * A failed ioctl leaves no handle, no pin and no charge behind.
+ */
+#define PMD_TYPE 0xB9
+
+enum {
+	PMD_CMD_BASE = 0x80,
+	PMD_CMD_CREATE = PMD_CMD_BASE,
+	PMD_CMD_COPY,
+	PMD_CMD_RELEASE,
+	PMD_CMD_INFO,
+	PMD_CMD_READ,
+	PMD_CMD_WRITE,
+	PMD_CMD_PFNS,
+};
+
+/**
+ * struct pmd_create - PMD_IOC_CREATE
+ * @size: sizeof(struct pmd_create)
+ * @flags: PMD_F_* flags
+ * @ranges: user pointer to an array of struct pmd_range
+ * @nr_ranges: entries in @ranges, 1 to %PMD_MAX_RANGES
+ * @handle: out: the new descriptor's handle, holding one reference
+ *
+ * Pins every page that the bytes of the ranges touch and records them.
+ */
+struct pmd_create {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 ranges;
+	__u32 nr_ranges;
+	__u32 handle;
+};
+
+#define PMD_IOC_CREATE _IO(PMD_TYPE, PMD_CMD_CREATE)
+
+/**
+ * enum pmd_copy_result - what PMD_IOC_COPY returned
+ * @PMD_COPY_ORIGINAL: the ranges are still backed by the recorded pages;
+ *                     @new_handle is @handle, which holds one more reference
+ * @PMD_COPY_FRESH: something changed; @new_handle names a new descriptor
+ *                  over the pages that back the ranges now, with one
+ *                  reference
+ */
+enum pmd_copy_result {
+	PMD_COPY_ORIGINAL = 1,
+	PMD_COPY_FRESH = 2,
+};
+
+/**
+ * struct pmd_copy - PMD_IOC_COPY, the copy constructor
+ * @size: sizeof(struct pmd_copy)
+ * @handle: a descriptor created with %PMD_F_PERSISTENT
+ * @new_handle: out: @handle or a new handle, see &enum pmd_copy_result
+ * @result: out: an &enum pmd_copy_result
+ */
+struct pmd_copy {
+	__u32 size;
+	__u32 handle;
+	__u32 new_handle;
+	__u32 result;
+};
+
+#define PMD_IOC_COPY _IO(PMD_TYPE, PMD_CMD_COPY)
+
+/**
+ * struct pmd_release - PMD_IOC_RELEASE
+ * @size: sizeof(struct pmd_release)
+ * @handle: drops one of its references; it disappears with the last
+ */
+struct pmd_release {
+	__u32 size;
+	__u32 handle;
+};
+
+#define PMD_IOC_RELEASE _IO(PMD_TYPE, PMD_CMD_RELEASE)
+
+/**
+ * struct pmd_info - PMD_IOC_INFO
+ * @size: sizeof(struct pmd_info)
+ * @handle: the descriptor
+ * @flags: out: its PMD_F_* flags
+ * @nr_ranges: out: its number of ranges
+ * @length: out: bytes in all its ranges
+ * @nr_pages: out: pages it has pinned
+ * @id: out: unique per descriptor, never reused while the module is loaded
+ * @refs: out: references @handle holds
+ * @__reserved: must be 0
+ */
+struct pmd_info {
+	__u32 size;
+	__u32 handle;
+	__u32 flags;
+	__u32 nr_ranges;
+	__aligned_u64 length;
+	__aligned_u64 nr_pages;
+	__aligned_u64 id;
+	__u32 refs;
+	__u32 __reserved;
+};
+
+#define PMD_IOC_INFO _IO(PMD_TYPE, PMD_CMD_INFO)
+
+/**
+ * struct pmd_rw - PMD_IOC_READ and PMD_IOC_WRITE
+ * @size: sizeof(struct pmd_rw)
+ * @handle: the descriptor; WRITE needs %PMD_F_DEVICE_WRITES
+ * @offset: byte offset into the descriptor, its ranges end to end
+ * @buf: user pointer to @len bytes
+ * @len: bytes to copy
+ *
+ * Copies between @buf and the descriptor's pinned pages, which may no longer
+ * be what its ranges map.
+ */
+struct pmd_rw {
+	__u32 size;
+	__u32 handle;
+	__aligned_u64 offset;
+	__aligned_u64 buf;
+	__aligned_u64 len;
+};
+
+#define PMD_IOC_READ _IO(PMD_TYPE, PMD_CMD_READ)
+#define PMD_IOC_WRITE _IO(PMD_TYPE, PMD_CMD_WRITE)
+
+/**
+ * struct pmd_pfns - PMD_IOC_PFNS, for CAP_SYS_ADMIN only
+ * @size: sizeof(struct pmd_pfns)
+ * @handle: the descriptor
+ * @first: index of the first page
+ * @nr: number of pages
+ * @pfns: user pointer to __u64[@nr], out: the recorded page frame numbers
+ */
+struct pmd_pfns {
+	__u32 size;
+	__u32 handle;
+	__aligned_u64 first;
+	__aligned_u64 nr;
+	__aligned_u64 pfns;
+};
+
+#define PMD_IOC_PFNS _IO(PMD_TYPE, PMD_CMD_PFNS)
 
 #endif /* _UAPI_PMD_H */
