@@ -1,0 +1,764 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of /dev/pmd driven from userspace: every row of the copy table and
+ * every error of the uAPI. Each test runs in its own process (the kselftest
+ * harness forks); its teardown closes the device and checks that nothing
+ * stays pinned or charged.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "../uapi/pmd.h"
+
+#define PMD_RW (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES)
+#define NPAGES 4
+
+static size_t page_size;
+
+/* -errno of an ioctl, or 0. */
+static int pmd_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int pmd_create_ranges(int fd, const struct pmd_range *r, __u32 nr,
+			     __u32 flags, __u32 *handle)
+{
+	struct pmd_create c = {
+		.size = sizeof(c),
+		.flags = flags,
+		.ranges = (uintptr_t)r,
+		.nr_ranges = nr,
+	};
+	int ret = pmd_ioctl(fd, PMD_IOC_CREATE, &c);
+
+	if (!ret)
+		*handle = c.handle;
+	return ret;
+}
+
+static int pmd_create(int fd, const void *addr, size_t len, __u32 flags,
+		      __u32 *handle)
+{
+	struct pmd_range r = { .addr = (uintptr_t)addr, .len = len };
+
+	return pmd_create_ranges(fd, &r, 1, flags, handle);
+}
+
+/* PMD_COPY_ORIGINAL or PMD_COPY_FRESH, or -errno. */
+static int pmd_copy(int fd, __u32 handle, __u32 *new_handle)
+{
+	struct pmd_copy c = { .size = sizeof(c), .handle = handle };
+	int ret = pmd_ioctl(fd, PMD_IOC_COPY, &c);
+
+	if (ret)
+		return ret;
+	*new_handle = c.new_handle;
+	return c.result;
+}
+
+static int pmd_release(int fd, __u32 handle)
+{
+	struct pmd_release r = { .size = sizeof(r), .handle = handle };
+
+	return pmd_ioctl(fd, PMD_IOC_RELEASE, &r);
+}
+
+static int pmd_info(int fd, __u32 handle, struct pmd_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->handle = handle;
+	return pmd_ioctl(fd, PMD_IOC_INFO, info);
+}
+
+static int pmd_rw(int fd, unsigned long cmd, __u32 handle, __u64 offset,
+		  void *buf, __u64 len)
+{
+	struct pmd_rw rw = {
+		.size = sizeof(rw),
+		.handle = handle,
+		.offset = offset,
+		.buf = (uintptr_t)buf,
+		.len = len,
+	};
+
+	return pmd_ioctl(fd, cmd, &rw);
+}
+
+static int pmd_pfns(int fd, __u32 handle, __u64 first, __u64 nr, __u64 *pfns)
+{
+	struct pmd_pfns p = {
+		.size = sizeof(p),
+		.handle = handle,
+		.first = first,
+		.nr = nr,
+		.pfns = (uintptr_t)pfns,
+	};
+
+	return pmd_ioctl(fd, PMD_IOC_PFNS, &p);
+}
+
+static void fill(void *buf, size_t len, unsigned char seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = seed + i * 7;
+}
+
+/* Pages pinned system-wide right now, exact (per-CPU counters folded). */
+static long pins_held(void)
+{
+	long acquired = -1, released = -1, val;
+	char name[64];
+	FILE *f;
+	int fd;
+
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			perror("stat_refresh");
+		close(fd);
+	}
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &val) == 2) {
+		if (!strcmp(name, "nr_foll_pin_acquired"))
+			acquired = val;
+		else if (!strcmp(name, "nr_foll_pin_released"))
+			released = val;
+	}
+	fclose(f);
+	return acquired < 0 || released < 0 ? -1 : acquired - released;
+}
+
+/* This process's mm->pinned_vm in kB, from VmPin in /proc/self/status. */
+static long vm_pinned_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Run @fn in a child process; return its exit status (0 for success). */
+static int in_child(int (*fn)(int fd, void *buf, size_t len), int fd,
+		    void *buf, size_t len)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		_exit(fn(fd, buf, len));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Leave root behind: an unprivileged user without CAP_IPC_LOCK. */
+static int drop_privileges(rlim_t memlock)
+{
+	struct rlimit rl = { .rlim_cur = memlock, .rlim_max = memlock };
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		return -1;
+	return setgid(65534) || setuid(65534) ? -1 : 0;
+}
+
+FIXTURE(pmd) {
+	int fd;
+	char *buf;
+	size_t len;
+	long pins;
+};
+
+FIXTURE_SETUP(pmd)
+{
+	self->pins = pins_held();
+	self->fd = open("/dev/pmd", O_RDWR);
+	ASSERT_LE(0, self->fd) TH_LOG("open /dev/pmd: %s", strerror(errno));
+	self->len = NPAGES * page_size;
+	self->buf = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	fill(self->buf, self->len, 1);
+}
+
+FIXTURE_TEARDOWN(pmd)
+{
+	close(self->fd);
+	EXPECT_EQ(self->pins, pins_held()) TH_LOG("pages left pinned");
+	EXPECT_EQ(0, vm_pinned_kb()) TH_LOG("locked memory left charged");
+}
+
+/* Copy table: nothing done, or data written: the original. */
+TEST_F(pmd, copy_unchanged_is_original)
+{
+	struct pmd_info info;
+	__u32 h = 0, c = 0;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(h, c);
+	fill(self->buf, self->len, 9);
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, pmd_info(self->fd, h, &info));
+	ASSERT_EQ(3, info.refs);
+	ASSERT_EQ(PMD_RW, info.flags);
+	ASSERT_EQ(1, info.nr_ranges);
+	ASSERT_EQ(self->len, info.length);
+	ASSERT_EQ(NPAGES, info.nr_pages);
+	EXPECT_EQ(NPAGES * page_size / 1024, vm_pinned_kb());
+	ASSERT_EQ(0, pmd_release(self->fd, h));
+	ASSERT_EQ(0, pmd_release(self->fd, h));
+	ASSERT_EQ(0, pmd_info(self->fd, h, &info));
+	ASSERT_EQ(1, info.refs);
+	ASSERT_EQ(0, pmd_release(self->fd, h));
+	ASSERT_EQ(-ENOENT, pmd_info(self->fd, h, &info));
+	ASSERT_EQ(0, vm_pinned_kb());
+}
+
+/* Copy table: mprotect(PROT_READ) and back: the original. */
+TEST_F(pmd, copy_after_mprotect_is_original)
+{
+	__u32 h = 0, c = 0;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	fill(self->buf, self->len, 3);
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+}
+
+static int child_writes(int fd, void *buf, size_t len)
+{
+	fill(buf, len, 77);
+	return 0;
+}
+
+/* Copy table: fork, then parent and child write: the original. */
+TEST_F(pmd, copy_after_fork_is_original)
+{
+	__u32 h = 0, c = 0;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(0, in_child(child_writes, self->fd, self->buf, self->len));
+	fill(self->buf, self->len, 5);
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+}
+
+/*
+ * Copy table: munmap + anonymous MAP_FIXED mmap, touched or not: fresh. The
+ * original reads the old data, the fresh copy the new.
+ */
+TEST_F(pmd, copy_after_remap_is_fresh)
+{
+	char *old = malloc(self->len), *got = malloc(self->len);
+	int touch;
+
+	ASSERT_NE(NULL, old);
+	ASSERT_NE(NULL, got);
+	for (touch = 0; touch < 2; touch++) {
+		struct pmd_info info;
+		__u32 h = 0, c = 0;
+
+		fill(self->buf, self->len, 1);
+		memcpy(old, self->buf, self->len);
+		ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
+					PMD_RW, &h));
+		ASSERT_EQ(0, munmap(self->buf, self->len));
+		ASSERT_EQ(self->buf, mmap(self->buf, self->len,
+					  PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS |
+					  MAP_FIXED, -1, 0));
+		if (touch)
+			fill(self->buf, self->len, 200);
+		ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
+		ASSERT_NE(h, c);
+		ASSERT_EQ(0, pmd_info(self->fd, c, &info));
+		ASSERT_EQ(1, info.refs);
+		ASSERT_EQ(PMD_RW, info.flags);
+		ASSERT_EQ(self->len, info.length);
+		ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, h, 0, got,
+				    self->len));
+		ASSERT_EQ(0, memcmp(got, old, self->len));
+		ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, c, 0, got,
+				    self->len));
+		ASSERT_EQ(0, memcmp(got, self->buf, self->len));
+		ASSERT_EQ(0, pmd_release(self->fd, h));
+		ASSERT_EQ(0, pmd_release(self->fd, c));
+	}
+	free(old);
+	free(got);
+}
+
+/* Copy table: munmap only: -EFAULT. */
+TEST_F(pmd, copy_after_munmap_fails)
+{
+	__u32 h = 0, c = 0;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(0, munmap(self->buf + page_size, page_size));
+	ASSERT_EQ(-EFAULT, pmd_copy(self->fd, h, &c));
+}
+
+/* Copy table: madvise(MADV_DONTNEED) of any one page: fresh. */
+TEST_F(pmd, copy_after_dontneed_is_fresh)
+{
+	int i;
+
+	for (i = 0; i < NPAGES; i++) {
+		__u32 h = 0, c = 0;
+
+		fill(self->buf, self->len, i);
+		ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
+					PMD_RW, &h));
+		ASSERT_EQ(0, madvise(self->buf + i * page_size, page_size,
+				     MADV_DONTNEED));
+		ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
+		ASSERT_EQ(0, pmd_release(self->fd, h));
+		ASSERT_EQ(0, pmd_release(self->fd, c));
+	}
+}
+
+/* Copy table: mremap the range away, new memory at the old address: fresh. */
+TEST_F(pmd, copy_after_mremap_is_fresh)
+{
+	char *dst, *moved;
+	__u32 h = 0, c = 0;
+
+	dst = mmap(NULL, self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, dst);
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	moved = mremap(self->buf, self->len, self->len,
+		       MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	ASSERT_EQ(dst, moved);
+	ASSERT_EQ(-EFAULT, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(self->buf, mmap(self->buf, self->len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				  -1, 0));
+	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, munmap(moved, self->len));
+}
+
+static char *map_memfd(int mfd, void *addr, size_t len)
+{
+	return mmap(addr, len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | (addr ? MAP_FIXED : 0), mfd, 0);
+}
+
+/* Copy table: shared memfd, fallocate(PUNCH_HOLE) over one page: fresh. */
+TEST_F(pmd, memfd_punch_hole_is_fresh)
+{
+	int mfd = memfd_create("pmd-test", 0);
+	char *p;
+	__u32 h = 0, c = 0;
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, self->len));
+	p = map_memfd(mfd, NULL, self->len);
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, self->len, 4);
+	ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, fallocate(mfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       page_size, page_size));
+	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, munmap(p, self->len));
+	close(mfd);
+}
+
+/*
+ * Copy table: shared memfd, munmap, then mmap the same file pages at the
+ * same address: the same memory, so the original.
+ */
+TEST_F(pmd, memfd_remap_is_original)
+{
+	int mfd = memfd_create("pmd-test", 0);
+	char *p;
+	__u32 h = 0, c = 0;
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, self->len));
+	p = map_memfd(mfd, NULL, self->len);
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, self->len, 6);
+	ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
+	ASSERT_EQ(0, munmap(p, self->len));
+	ASSERT_EQ(p, map_memfd(mfd, p, self->len));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, munmap(p, self->len));
+	close(mfd);
+}
+
+/* Copy table: a range over a transparent huge page, nothing done: original. */
+TEST_F(pmd, thp_is_original)
+{
+	size_t huge = 2UL << 20, i, npages = huge / page_size;
+	__u64 *pfns = calloc(npages, sizeof(*pfns));
+	char *map, *p;
+	__u32 h = 0, c = 0;
+
+	ASSERT_NE(NULL, pfns);
+	map = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	p = (char *)(((uintptr_t)map + huge - 1) & ~(huge - 1));
+	ASSERT_EQ(0, madvise(p, huge, MADV_HUGEPAGE));
+	fill(p, huge, 8);
+	ASSERT_EQ(0, pmd_create(self->fd, p, huge, PMD_RW, &h));
+	ASSERT_EQ(0, pmd_pfns(self->fd, h, 0, npages, pfns));
+	for (i = 1; i < npages; i++)
+		ASSERT_EQ(pfns[0] + i, pfns[i]) TH_LOG("not one huge page");
+	ASSERT_EQ(0, pfns[0] % npages);
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, munmap(map, 2 * huge));
+	free(pfns);
+}
+
+/* PFNS returns what /proc/self/pagemap says backs each page. */
+TEST_F(pmd, pfns_match_pagemap)
+{
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	__u64 pfns[NPAGES], entry;
+	__u32 h;
+	int i;
+
+	ASSERT_LE(0, pm);
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(0, pmd_pfns(self->fd, h, 0, NPAGES, pfns));
+	for (i = 0; i < NPAGES; i++) {
+		off_t off = ((uintptr_t)self->buf / page_size + i) * 8;
+
+		ASSERT_EQ(8, pread(pm, &entry, 8, off));
+		ASSERT_EQ(entry & ((1ULL << 55) - 1), pfns[i]);
+	}
+	ASSERT_EQ(-EINVAL, pmd_pfns(self->fd, h, 1, NPAGES, pfns));
+	ASSERT_EQ(-EINVAL, pmd_pfns(self->fd, h, NPAGES + 1, 0, pfns));
+	close(pm);
+}
+
+static int child_pfns(int fd, void *buf, size_t len)
+{
+	__u64 pfn;
+	__u32 h;
+
+	/* A new file of an unprivileged process: its own mm, no CAP_SYS_ADMIN. */
+	if (drop_privileges(1 << 20))
+		return 10;
+	fd = open("/dev/pmd", O_RDWR);
+	if (fd < 0 || pmd_create(fd, buf, len, PMD_RW, &h))
+		return 11;
+	return pmd_pfns(fd, h, 0, 1, &pfn) == -EPERM ? 0 : 12;
+}
+
+TEST_F(pmd, pfns_need_cap_sys_admin)
+{
+	ASSERT_EQ(0, in_child(child_pfns, self->fd, self->buf, page_size));
+}
+
+static int child_uses_parent_fd(int fd, void *buf, size_t len)
+{
+	struct pmd_info info;
+	__u32 h;
+
+	if (pmd_create(fd, buf, len, PMD_RW, &h) != -EPERM)
+		return 1;
+	return pmd_info(fd, 1, &info) == -EPERM ? 0 : 2;
+}
+
+/* The file is bound to the opener's mm: a forked child gets -EPERM. */
+TEST_F(pmd, forked_child_gets_eperm)
+{
+	__u32 h;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(1, h);
+	ASSERT_EQ(0, in_child(child_uses_parent_fd, self->fd, self->buf,
+			      self->len));
+}
+
+static int child_over_memlock(int fd, void *buf, size_t len)
+{
+	__u32 h = 0, c = 0;
+
+	if (drop_privileges(2 * page_size))
+		return 10;
+	fd = open("/dev/pmd", O_RDWR);
+	if (fd < 0)
+		return 11;
+	if (pmd_create(fd, buf, len, PMD_RW, &h) != -ENOMEM)
+		return 12;
+	if (vm_pinned_kb() != 0)
+		return 13;
+	if (pmd_create(fd, buf, 2 * page_size, PMD_RW, &h))
+		return 14;
+	/* A second descriptor of the same pages is charged again. */
+	if (pmd_create(fd, buf, page_size, PMD_RW, &c) != -ENOMEM)
+		return 15;
+	/* The original needs no new charge; a fresh copy would. */
+	if (pmd_copy(fd, h, &c) != PMD_COPY_ORIGINAL)
+		return 16;
+	madvise(buf, page_size, MADV_DONTNEED);
+	if (pmd_copy(fd, h, &c) != -ENOMEM)
+		return 17;
+	close(fd);
+	return vm_pinned_kb() == 0 ? 0 : 18;
+}
+
+/* Without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds the pins: -ENOMEM. */
+TEST_F(pmd, memlock_limit_gives_enomem)
+{
+	ASSERT_EQ(0, in_child(child_over_memlock, self->fd, self->buf,
+			      self->len));
+}
+
+/* READ/WRITE go to the pinned pages; WRITE needs PMD_F_DEVICE_WRITES. */
+TEST_F(pmd, read_write_through_descriptor)
+{
+	char msg[] = "through the descriptor", got[sizeof(msg)];
+	__u32 ro, rw;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf + 5, self->len - 10,
+				PMD_F_DEVICE_READS, &ro));
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf + 5, self->len - 10,
+				PMD_RW, &rw));
+	ASSERT_EQ(-EPERM, pmd_rw(self->fd, PMD_IOC_WRITE, ro, 0, msg, 1));
+	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_WRITE, rw, page_size - 10, msg,
+			    sizeof(msg)));
+	ASSERT_EQ(0, memcmp(self->buf + page_size - 5, msg, sizeof(msg)));
+	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, ro, page_size - 10, got,
+			    sizeof(got)));
+	ASSERT_EQ(0, memcmp(got, msg, sizeof(msg)));
+	ASSERT_EQ(-EINVAL, pmd_rw(self->fd, PMD_IOC_READ, ro, self->len - 10,
+				  got, 1));
+	ASSERT_EQ(-EINVAL, pmd_rw(self->fd, PMD_IOC_READ, ro, 1,
+				  got, self->len - 10));
+	ASSERT_EQ(-EINVAL, pmd_rw(self->fd, PMD_IOC_WRITE, rw, ~0ULL, msg, 2));
+	ASSERT_EQ(-EFAULT, pmd_rw(self->fd, PMD_IOC_READ, ro, 0, NULL, 1));
+}
+
+TEST_F(pmd, unknown_ioctl_is_enotty)
+{
+	struct pmd_release r = { .size = sizeof(r) };
+
+	ASSERT_EQ(-ENOTTY, pmd_ioctl(self->fd, _IO(PMD_TYPE, PMD_CMD_PFNS + 1),
+				     &r));
+	ASSERT_EQ(-ENOTTY, pmd_ioctl(self->fd, _IO(PMD_TYPE, 0), &r));
+	ASSERT_EQ(-ENOTTY, pmd_ioctl(self->fd, _IO('x', PMD_CMD_CREATE), &r));
+	ASSERT_EQ(-ENOTTY, pmd_ioctl(self->fd, _IOW(PMD_TYPE, PMD_CMD_CREATE,
+						    struct pmd_create), &r));
+}
+
+TEST_F(pmd, create_rejects_bad_arguments)
+{
+	struct pmd_range r[2] = {
+		{ .addr = (uintptr_t)self->buf, .len = page_size },
+	};
+	struct pmd_range *many = calloc(PMD_MAX_RANGES + 1, sizeof(*many));
+	__u32 h;
+	int i;
+
+	ASSERT_NE(NULL, many);
+	for (i = 0; i <= PMD_MAX_RANGES; i++)
+		many[i] = r[0];
+	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 1, 1U << 3, &h));
+	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 1, 1U << 31, &h));
+	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 0, PMD_RW, &h));
+	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, many,
+					     PMD_MAX_RANGES + 1, PMD_RW, &h));
+	ASSERT_EQ(0, pmd_create_ranges(self->fd, many, PMD_MAX_RANGES,
+				       PMD_RW, &h));
+	ASSERT_EQ(0, pmd_release(self->fd, h));
+	/* A zero-length range, alone or after a good one. */
+	ASSERT_EQ(-EINVAL, pmd_create(self->fd, self->buf, 0, PMD_RW, &h));
+	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 2, PMD_RW, &h));
+	/* addr + len overflows; or lies above the user address limit. */
+	r[1].addr = ~0ULL - 10;
+	r[1].len = 100;
+	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 2, PMD_RW, &h));
+	r[1].addr = 1ULL << 63;
+	r[1].len = page_size;
+	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, &r[1], 1, PMD_RW, &h));
+	ASSERT_EQ(-EFAULT, pmd_create_ranges(self->fd, NULL, 1, PMD_RW, &h));
+	free(many);
+}
+
+TEST_F(pmd, unknown_handle_is_enoent)
+{
+	__u32 handles[] = { 0, 2, 12345, ~0U }, h, c;
+	struct pmd_info info;
+	__u64 pfn;
+	char byte;
+	size_t i;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(1, h);
+	for (i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+		__u32 u = handles[i];
+
+		EXPECT_EQ(-ENOENT, pmd_copy(self->fd, u, &c));
+		EXPECT_EQ(-ENOENT, pmd_release(self->fd, u));
+		EXPECT_EQ(-ENOENT, pmd_info(self->fd, u, &info));
+		EXPECT_EQ(-ENOENT, pmd_rw(self->fd, PMD_IOC_READ, u, 0, &byte,
+					  1));
+		EXPECT_EQ(-ENOENT, pmd_rw(self->fd, PMD_IOC_WRITE, u, 0,
+					  &byte, 1));
+		EXPECT_EQ(-ENOENT, pmd_pfns(self->fd, u, 0, 1, &pfn));
+	}
+}
+
+TEST_F(pmd, copy_of_non_persistent_is_einval)
+{
+	__u32 h = 0, c = 0;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
+				PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES, &h));
+	ASSERT_EQ(-EINVAL, pmd_copy(self->fd, h, &c));
+}
+
+TEST_F(pmd, unpinnable_pages_are_efault)
+{
+	char *ro = mmap(NULL, page_size, PROT_READ,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u32 h;
+
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(-EFAULT, pmd_create(self->fd, ro, page_size, PMD_RW, &h));
+	ASSERT_EQ(0, pmd_create(self->fd, ro, page_size, PMD_F_DEVICE_READS,
+				&h));
+	ASSERT_EQ(0, munmap(self->buf + 2 * page_size, page_size));
+	ASSERT_EQ(-EFAULT, pmd_create(self->fd, self->buf, self->len,
+				      PMD_F_DEVICE_READS, &h));
+	ASSERT_EQ(0, munmap(ro, page_size));
+}
+
+/* A VM_IO | VM_PFNMAP mapping: a PCI BAR of the VM's devices. */
+TEST_F(pmd, pfnmap_pages_are_efault)
+{
+	void *bar = MAP_FAILED;
+	glob_t g;
+	size_t i;
+	__u32 h;
+
+	if (glob("/sys/bus/pci/devices/*/resource0", 0, NULL, &g))
+		SKIP(return, "no PCI BAR to map");
+	for (i = 0; i < g.gl_pathc && bar == MAP_FAILED; i++) {
+		int fd = open(g.gl_pathv[i], O_RDWR);
+
+		if (fd >= 0) {
+			bar = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, 0);
+			close(fd);
+		}
+	}
+	globfree(&g);
+	if (bar == MAP_FAILED)
+		SKIP(return, "no PCI BAR could be mapped");
+	ASSERT_EQ(-EFAULT, pmd_create(self->fd, bar, page_size,
+				      PMD_F_DEVICE_READS, &h));
+	munmap(bar, page_size);
+}
+
+/* copy_struct_from_user() rules on the size field. */
+TEST_F(pmd, struct_size_rules)
+{
+	struct {
+		struct pmd_info info;
+		__u64 extra[2];
+	} big;
+	__u32 h;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	memset(&big, 0, sizeof(big));
+	big.info.handle = h;
+	big.info.size = sizeof(big.info) - 1;
+	ASSERT_EQ(-EINVAL, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	big.info.size = 4;
+	ASSERT_EQ(-EINVAL, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	big.info.size = sizeof(big);
+	ASSERT_EQ(0, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	ASSERT_EQ(NPAGES, big.info.nr_pages);
+	ASSERT_EQ(0, big.extra[0]);
+	big.extra[1] = 1;
+	ASSERT_EQ(-E2BIG, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	big.extra[1] = 0;
+	big.info.__reserved = 1;
+	ASSERT_EQ(-EINVAL, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	ASSERT_EQ(-EFAULT, pmd_ioctl(self->fd, PMD_IOC_INFO, NULL));
+}
+
+/* Several ranges read back end to end. */
+TEST_F(pmd, multi_range_reads_end_to_end)
+{
+	struct pmd_range r[] = {
+		{ .addr = (uintptr_t)self->buf + 3 * page_size + 1, .len = 10 },
+		{ .addr = (uintptr_t)self->buf + page_size - 2, .len = 4 },
+	};
+	struct pmd_info info;
+	char got[14];
+	__u32 h;
+
+	ASSERT_EQ(0, pmd_create_ranges(self->fd, r, 2, PMD_RW, &h));
+	ASSERT_EQ(0, pmd_info(self->fd, h, &info));
+	ASSERT_EQ(2, info.nr_ranges);
+	ASSERT_EQ(14, info.length);
+	ASSERT_EQ(3, info.nr_pages);
+	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, h, 0, got, sizeof(got)));
+	ASSERT_EQ(0, memcmp(got, self->buf + 3 * page_size + 1, 10));
+	ASSERT_EQ(0, memcmp(got + 10, self->buf + page_size - 2, 4));
+}
+
+/* Closing the file drops every reference of every handle. */
+TEST_F(pmd, close_releases_everything)
+{
+	struct pmd_info a, b;
+	__u32 h = 0, c = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
+					PMD_RW, &h));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, madvise(self->buf, page_size, MADV_DONTNEED));
+	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, pmd_info(self->fd, h, &a));
+	ASSERT_EQ(0, pmd_info(self->fd, c, &b));
+	ASSERT_NE(a.id, b.id);
+	/* Eight descriptors and a fresh copy; the original copy pins nothing. */
+	EXPECT_EQ(9 * NPAGES * page_size / 1024, vm_pinned_kb());
+	EXPECT_EQ(self->pins + 9 * NPAGES, pins_held());
+	/* The teardown closes the file and checks. */
+}
+
+int main(int argc, char **argv)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	return test_harness_run(argc, argv);
+}
