@@ -6,14 +6,19 @@
 #   make [KDIR=<kernel build tree>] [W=1]   build pmdesc.ko
 #   make kunit                             KUnit suites, ARCH=um
 #   make kunit-x86                         KUnit suites, x86_64 debug kernel
+#   make demo                              the demo in the dev VM (6.12)
+#   make vm-test                           pmd_test in the dev VM, 6.1 and 6.12
 #   make test                              everything CI runs
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
-KREL := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+KREL := $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 # Objects go to a directory per kernel, never next to the sources.
 OBJDIR ?= $(CURDIR)/.cache/build/$(KREL)
 
-.PHONY: all modules kunit kunit-x86 test clean
+.PHONY: all modules kunit kunit-x86 vm-test demo test clean
+
+# What the dev VM needs besides kernel headers.
+VM_DEPS := make gcc libc6-dev busybox-static cpio gzip qemu-system-x86
 
 all: modules
 
@@ -28,6 +33,16 @@ kunit:
 
 kunit-x86:
 	scripts/kunit.sh x86_64
+
+vm-test:
+	scripts/deps.sh $(VM_DEPS) linux-headers-amd64 linux-headers-6.12-amd64 \
+		linux-source-6.12
+	scripts/vm-run.sh -k 6.1 pmd_test
+	scripts/vm-run.sh -k 6.12 pmd_test
+
+demo:
+	scripts/deps.sh $(VM_DEPS) linux-headers-6.12-amd64
+	PMD_PROGRAMS=pmd_demo scripts/vm-run.sh -k 6.12 pmd_demo
 
 test:
 	scripts/test.sh

@@ -11,18 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 arch=${1:-um}
 [ $# -eq 0 ] || shift
 cache=$top/.cache
-tarball=/usr/src/linux-source-6.12.tar.xz
-tree=$cache/linux-source-6.12
-stamp=$tree/.pmdesc-extracted
-
-[ -f "$tarball" ] || { echo "$0: $tarball missing (apt-get install linux-source-6.12)" >&2; exit 1; }
-if [ "$(cat "$stamp" 2>/dev/null)" != "$(stat -c %Y "$tarball")" ]; then
-	echo "extracting $tarball into $cache"
-	rm -rf "$tree"
-	mkdir -p "$cache"
-	tar -xJf "$tarball" -C "$cache"
-	stat -c %Y "$tarball" > "$stamp"
-fi
+tree=$("$top/scripts/linux-tree.sh")
 
 # Hook the project into drivers/misc/ (idempotent).
 "$top/scripts/link-sources.sh" "$tree/drivers/misc/pmdesc"

@@ -2,15 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # The whole test suite, as CI runs it: installs what is missing (Debian 12,
 # as root), builds pmdesc.ko warning-free (W=1) against Debian's 6.1 and 6.12
-# headers, then runs the KUnit suites under ARCH=um and on an x86_64 debug
-# kernel in QEMU.
+# headers, runs the KUnit suites under ARCH=um and on an x86_64 debug
+# kernel in QEMU, then the ioctl tests in the dev VM on both Debian kernels.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-scripts/deps.sh make gcc python3 xz-utils bc flex bison libelf-dev libssl-dev \
-	linux-headers-amd64 linux-headers-6.12-amd64 linux-source-6.12 \
-	qemu-system-x86
+scripts/deps.sh make gcc libc6-dev python3 xz-utils bc flex bison libelf-dev \
+	libssl-dev linux-headers-amd64 linux-headers-6.12-amd64 \
+	linux-source-6.12 qemu-system-x86 busybox-static cpio gzip
 
 passed=0
 failed=0
@@ -44,6 +44,12 @@ result "$rc" "kunit.py run (ARCH=um)"
 rc=0
 scripts/kunit.sh x86_64 || rc=$?
 result "$rc" "kunit.py run (x86_64, KASAN, lockdep, DEBUG_VM)"
+
+for series in 6.1 6.12; do
+	rc=0
+	scripts/vm-run.sh -k "$series" pmd_test || rc=$?
+	result "$rc" "pmd_test in the dev VM on Debian's $series kernel"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

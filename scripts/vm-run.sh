@@ -1,0 +1,131 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The dev VM: build pmdesc.ko and the userspace programs for one of Debian's
+# kernels, boot that kernel in QEMU (TCG) on a busybox initramfs, insmod,
+# run a command, rmmod, power off. Prints the serial console.
+#
+# usage: scripts/vm-run.sh [-k 6.1|6.12] [-m MEM] [-s CPUS] [-t SECONDS]
+#                          [-f FILE]... COMMAND...
+#
+# COMMAND runs in the VM's /bin/sh with the programs in /bin (those named
+# in $PMD_PROGRAMS, default "pmd_test pmd_demo") and the -f files in /. Exits non-zero when insmod fails, COMMAND
+# fails, rmmod fails, the kernel logs a warning, BUG, Oops or sanitizer
+# report, or the VM times out. A boot that never reached /init is retried
+# once. Every run works in its own temporary directory, so runs can overlap.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+series=6.12
+mem=1G
+cpus=2
+timeout=600
+files=
+while getopts k:m:s:t:f: opt; do
+	case $opt in
+	k) series=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	s) cpus=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	f) files="$files $(realpath "$OPTARG")" ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || { echo "usage: $0 [-k 6.1|6.12] [-m MEM] [-s CPUS] [-t SECONDS] [-f FILE]... COMMAND..." >&2; exit 2; }
+
+cache=$top/.cache
+kdir=$("$top/scripts/kdir.sh" "$series")
+release=$(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$kdir/include/generated/utsrelease.h")
+
+# Debian's kernel image, unpacked from its package (no /boot, no initramfs).
+images=$cache/images
+vmlinuz=$images/$release/boot/vmlinuz-$release
+mkdir -p "$images"
+(
+	flock 9
+	if [ ! -f "$vmlinuz" ]; then
+		dl=$(mktemp -d "$images/dl.XXXXXX")
+		pkg=linux-image-$release-unsigned
+		(cd "$dl" && { apt-get download -q "$pkg" ||
+			{ apt-get update -qq && apt-get download -q "$pkg"; }; })
+		dpkg -x "$dl"/*.deb "$images/$release"
+		rm -rf "$dl"
+	fi
+) 9> "$images/lock"
+
+# The module and the programs; one build at a time.
+programs=${PMD_PROGRAMS:-pmd_test pmd_demo}
+(
+	flock 9
+	make -s -C "$top" KDIR="$kdir" >&2
+	case " $programs " in
+	*" pmd_test "*) "$top/scripts/linux-tree.sh" > /dev/null ;;
+	esac
+	for p in $programs; do
+		make -s -C "$top/userspace" "$cache/userspace/$p" >&2
+	done
+) 9> "$cache/vm-build.lock"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pmd-vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
+cp /bin/busybox "$root/bin/busybox"
+cp "$cache/build/$release/pmdesc.ko" "$root/"
+for p in $programs; do
+	cp "$cache/userspace/$p" "$root/bin/"
+done
+for f in $files; do
+	cp "$f" "$root/"
+done
+printf '%s\n' "$*" > "$root/command"
+cat > "$root/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+echo "PMD-VM: init reached, kernel $(uname -r)"
+if insmod /pmdesc.ko; then
+	echo "PMD-VM: insmod ok"
+	cd /
+	sh /command
+	echo "PMD-VM: command exit $?"
+	rmmod pmdesc && echo "PMD-VM: rmmod ok"
+fi
+poweroff -f
+EOF
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
+
+boot() {
+	timeout "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" \
+		-smp "$cpus" -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic" \
+		-nographic -no-reboot < /dev/null > "$work/console.log" 2>&1
+}
+
+rc=0
+boot || rc=$?
+if ! grep -q '^PMD-VM: init reached' "$work/console.log"; then
+	echo "PMD-VM: the VM never reached /init (rc $rc); booting once more" >&2
+	rc=0
+	boot || rc=$?
+fi
+log=$work/console.log
+
+# The whole console when something failed; from /init on when all went well.
+fail() {
+	tr -d '\r' < "$log"
+	echo "PMD-VM: FAILED: $*"
+	exit 1
+}
+[ "$rc" -ne 124 ] || fail "timeout after $timeout s"
+grep -q '^PMD-VM: init reached' "$log" || fail "the VM never reached /init"
+grep -q '^PMD-VM: insmod ok' "$log" || fail "insmod pmdesc.ko"
+grep -q '^PMD-VM: command exit 0' "$log" || fail "command: $*"
+grep -q '^PMD-VM: rmmod ok' "$log" || fail "rmmod pmdesc"
+if grep -E 'WARNING:|BUG:|Oops|Call Trace|KASAN|UBSAN|kmemleak|possible circular|lockdep' "$log" >&2; then
+	fail "the kernel reported a problem"
+fi
+tr -d '\r' < "$log" | sed -n '/^PMD-VM: init reached/,$p'
+echo "PMD-VM: passed on $release"
