@@ -9,3 +9,5 @@ mkdir -p "$1"
 for f in Kbuild Kconfig uapi kunit "$top"/*.c "$top"/*.h; do
 	ln -sfn "$top/$(basename "$f")" "$1/"
 done
+# Drop links to sources that no longer exist.
+find "$1" -maxdepth 1 -xtype l -delete
