@@ -14,9 +14,11 @@
 #include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/highmem.h>
+#include <linux/hmm.h>
 #include <linux/kref.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
@@ -40,6 +42,10 @@
  * @nr_pages: entries in @pages
  * @id: unique per descriptor while the module is loaded, given once built
  * @pages: the pinned page behind each page of the ranges, range after range
+ * @notifier: persistent only: watches the span of the ranges
+ * @seq: persistent only: a notifier sequence at which @pages was the
+ *       mapping; while the notifier still has it, a copy returns this
+ * @watch: persistent only: pmdesc_watch()'s counter, or NULL
  */
 struct pmdesc {
 	struct kref kref;
@@ -52,6 +58,9 @@ struct pmdesc {
 	unsigned long nr_pages;
 	u64 id;
 	struct page **pages;
+	struct mmu_interval_notifier notifier;
+	unsigned long seq;
+	atomic64_t *watch;
 };
 
 static atomic64_t pmdesc_last_id = ATOMIC64_INIT(0);
@@ -159,9 +168,9 @@ static void pmdesc_uncharge(struct pmdesc *d)
 	d->user = NULL;
 }
 
-static long pmdesc_pin_user_pages(struct mm_struct *mm, unsigned long addr,
-				  unsigned long nr_pages,
-				  unsigned int gup_flags, struct page **pages)
+static long pmdesc_pin_remote(struct mm_struct *mm, unsigned long addr,
+			      unsigned long nr_pages, unsigned int gup_flags,
+			      struct page **pages)
 {
 #ifdef PMDESC_PIN_REMOTE_HAS_VMAS
 	return pin_user_pages_remote(mm, addr, nr_pages, gup_flags, pages,
@@ -172,17 +181,28 @@ static long pmdesc_pin_user_pages(struct mm_struct *mm, unsigned long addr,
 #endif
 }
 
-/* Pin the pages of @r into @d->pages from index *@done on; advance *@done. */
+/*
+ * Pin the pages of @r into @d->pages from index *@done on; advance *@done.
+ * @fast: @d->mm is current's, use GUP-fast; else the mmap lock is held.
+ */
 static int pmdesc_pin_range(struct pmdesc *d, const struct pmd_range *r,
-			    unsigned int gup_flags, unsigned long *done)
+			    unsigned int gup_flags, bool fast,
+			    unsigned long *done)
 {
 	unsigned long addr = r->addr & PAGE_MASK;
 	unsigned long left = pmdesc_range_pages(r);
+	struct page **pages;
 	long ret;
 
 	while (left) {
-		ret = pmdesc_pin_user_pages(d->mm, addr, left, gup_flags,
-					    d->pages + *done);
+		pages = d->pages + *done;
+		if (fast)
+			ret = pin_user_pages_fast(addr, min_t(unsigned long, left,
+							      INT_MAX),
+						  gup_flags, pages);
+		else
+			ret = pmdesc_pin_remote(d->mm, addr, left, gup_flags,
+						pages);
 		if (ret <= 0)
 			return ret ? ret : -EFAULT;
 		*done += ret;
@@ -193,41 +213,136 @@ static int pmdesc_pin_range(struct pmdesc *d, const struct pmd_range *r,
 }
 
 /*
- * Pin and record every page of every range, all under one mmap read lock so
- * that the view is a snapshot of one moment. Pins all pages or none.
+ * Pin and record every page of every range, all or none. The caller holds
+ * a user reference on @d->mm.
  */
 static int pmdesc_pin(struct pmdesc *d)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
+	bool fast = d->mm == current->mm;
 	unsigned long done = 0;
 	unsigned int i;
-	int ret;
+	int ret = 0;
 
 	if (d->flags & PMD_F_DEVICE_WRITES)
 		gup_flags |= FOLL_WRITE;
-	if (!mmget_not_zero(d->mm))
-		return -ESRCH;
-	ret = mmap_read_lock_killable(d->mm);
-	if (ret)
-		goto out_mmput;
+	if (!fast) {
+		ret = mmap_read_lock_killable(d->mm);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < d->nr_ranges && !ret; i++)
-		ret = pmdesc_pin_range(d, &d->ranges[i], gup_flags, &done);
-	mmap_read_unlock(d->mm);
+		ret = pmdesc_pin_range(d, &d->ranges[i], gup_flags, fast,
+				       &done);
+	if (!fast)
+		mmap_read_unlock(d->mm);
 	if (ret)
 		unpin_user_pages(d->pages, done);
-out_mmput:
-	mmput(d->mm);
 	return ret;
+}
+
+/*
+ * The invalidation callback of a persistent descriptor's notifier: from now
+ * on its recorded view is not known to be current, so the next copy takes
+ * the slow path. Also counts the event for pmdesc_watch().
+ */
+static bool pmdesc_invalidate(struct mmu_interval_notifier *notifier,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq)
+{
+	struct pmdesc *d = container_of(notifier, struct pmdesc, notifier);
+	atomic64_t *watch;
+
+	mmu_interval_set_seq(notifier, cur_seq);
+	/* Order the new sequence before the watch: pairs with pmdesc_watch(). */
+	smp_mb();
+	watch = READ_ONCE(d->watch);
+	if (watch)
+		atomic64_inc(watch);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops pmdesc_notifier_ops = {
+	.invalidate = pmdesc_invalidate,
+};
+
+/*
+ * A persistent descriptor watches the span of its ranges for invalidations,
+ * from before its pages are pinned, so none that concerns them is missed.
+ */
+static int pmdesc_watch_ranges(struct pmdesc *d)
+{
+	u64 start = U64_MAX, end = 0;
+	unsigned int i;
+	int ret;
+
+	if (!(d->flags & PMD_F_PERSISTENT))
+		return 0;
+	for (i = 0; i < d->nr_ranges; i++) {
+		start = min(start, d->ranges[i].addr & PAGE_MASK);
+		end = max(end, PAGE_ALIGN(d->ranges[i].addr + d->ranges[i].len));
+	}
+	ret = mmu_interval_notifier_insert(&d->notifier, d->mm, start,
+					   end - start, &pmdesc_notifier_ops);
+	if (ret)
+		return ret;
+	d->seq = mmu_interval_read_begin(&d->notifier);
+	return 0;
+}
+
+static void pmdesc_unwatch_ranges(struct pmdesc *d)
+{
+	if (d->flags & PMD_F_PERSISTENT)
+		mmu_interval_notifier_remove(&d->notifier);
 }
 
 static void pmdesc_release(struct kref *kref)
 {
 	struct pmdesc *d = container_of(kref, struct pmdesc, kref);
 
+	pmdesc_unwatch_ranges(d);
 	pmdesc_uncharge(d);
 	unpin_user_pages_dirty_lock(d->pages, d->nr_pages,
 				    d->flags & PMD_F_DEVICE_WRITES);
 	pmdesc_free(d);
+}
+
+/* Build a descriptor: validate, charge @user, watch the ranges, pin. */
+static struct pmdesc *pmdesc_create(struct mm_struct *mm,
+				    const struct pmd_range *ranges,
+				    unsigned int nr_ranges, u32 flags,
+				    struct user_struct *user)
+{
+	struct pmdesc *d;
+	int ret;
+
+	d = pmdesc_alloc(mm, ranges, nr_ranges, flags);
+	if (IS_ERR(d))
+		return d;
+	ret = pmdesc_charge(d, user);
+	if (ret)
+		goto err_free;
+	if (!mmget_not_zero(mm)) {
+		ret = -ESRCH;
+		goto err_uncharge;
+	}
+	ret = pmdesc_watch_ranges(d);
+	if (!ret) {
+		ret = pmdesc_pin(d);
+		if (ret)
+			pmdesc_unwatch_ranges(d);
+	}
+	mmput(mm);
+	if (ret)
+		goto err_uncharge;
+	d->id = atomic64_inc_return(&pmdesc_last_id);
+	return d;
+
+err_uncharge:
+	pmdesc_uncharge(d);
+err_free:
+	pmdesc_free(d);
+	return ERR_PTR(ret);
 }
 
 /**
@@ -240,9 +355,10 @@ static void pmdesc_release(struct kref *kref)
  * Pins every page that the bytes of the ranges touch with FOLL_LONGTERM
  * (and FOLL_WRITE for %PMD_F_DEVICE_WRITES) and records them. The pins are
  * charged to the calling task's user and to @mm against the caller's
- * RLIMIT_MEMLOCK, unless the caller has CAP_IPC_LOCK.
+ * RLIMIT_MEMLOCK, unless the caller has CAP_IPC_LOCK. A persistent
+ * descriptor also registers an mmu_interval_notifier over its ranges.
  *
- * Context: Process context; takes @mm's mmap lock for reading. May sleep.
+ * Context: Process context; may take @mm's mmap lock. May sleep.
  * Return: a descriptor holding one reference, or an ERR_PTR():
  * -EINVAL for bad flags, ranges or counts; -EFAULT when a page cannot be
  * pinned; -ENOMEM when out of memory or over RLIMIT_MEMLOCK; -ESRCH when
@@ -252,33 +368,80 @@ struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 				  const struct pmd_range *ranges,
 				  unsigned int nr_ranges, u32 flags)
 {
-	struct pmdesc *d;
-	int ret;
-
-	d = pmdesc_alloc(mm, ranges, nr_ranges, flags);
-	if (IS_ERR(d))
-		return d;
-	ret = pmdesc_charge(d, current_user());
-	if (ret)
-		goto err_free;
-	ret = pmdesc_pin(d);
-	if (ret)
-		goto err_uncharge;
-	d->id = atomic64_inc_return(&pmdesc_last_id);
-	return d;
-
-err_uncharge:
-	pmdesc_uncharge(d);
-err_free:
-	pmdesc_free(d);
-	return ERR_PTR(ret);
+	return pmdesc_create(mm, ranges, nr_ranges, flags, current_user());
 }
 EXPORT_SYMBOL_GPL(pmdesc_create_user);
 
-static bool pmdesc_same_pages(const struct pmdesc *a, const struct pmdesc *b)
+/* Pages compared per hmm_range_fault() call: one page of PFNs. */
+#define PMDESC_COMPARE_BATCH (PAGE_SIZE / sizeof(unsigned long))
+
+/*
+ * Compare the mapping with @d's recorded pages under notifier sequence @seq,
+ * with @d->mm's mmap lock held. Return: 1 same, 0 different, or -errno;
+ * -EBUSY when an invalidation raced with the walk.
+ */
+static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
+				 unsigned long *pfns)
 {
-	return a->nr_pages == b->nr_pages &&
-	       !memcmp(a->pages, b->pages, a->nr_pages * sizeof(*a->pages));
+	struct hmm_range range = {
+		.notifier = &d->notifier,
+		.notifier_seq = seq,
+		.hmm_pfns = pfns,
+		.default_flags = HMM_PFN_REQ_FAULT,
+	};
+	unsigned long index = 0, left, n, i;
+	unsigned int r;
+	int ret;
+
+	if (d->flags & PMD_F_DEVICE_WRITES)
+		range.default_flags |= HMM_PFN_REQ_WRITE;
+	for (r = 0; r < d->nr_ranges; r++) {
+		range.start = d->ranges[r].addr & PAGE_MASK;
+		for (left = pmdesc_range_pages(&d->ranges[r]); left; left -= n) {
+			n = min(left, PMDESC_COMPARE_BATCH);
+			range.end = range.start + (n << PAGE_SHIFT);
+			ret = hmm_range_fault(&range);
+			if (ret)
+				return ret == -EPERM ? -EFAULT : ret;
+			for (i = 0; i < n; i++, index++)
+				if (hmm_pfn_to_page(pfns[i]) != d->pages[index])
+					return 0;
+			range.start = range.end;
+		}
+	}
+	return 1;
+}
+
+/*
+ * Is every page of @d's ranges still the page it recorded? A walk of the
+ * page tables with hmm_range_fault(), faulting where pinning would but taking
+ * no page reference, under the notifier's sequence. When the answer is yes
+ * the sequence becomes @d's, so the next copy takes the fast path again.
+ * The caller holds a user reference on @d->mm.
+ * Return: 1 same, 0 different, or -errno.
+ */
+static int pmdesc_compare(struct pmdesc *d)
+{
+	unsigned long *pfns;
+	unsigned long seq;
+	int ret;
+
+	pfns = kmalloc_array(PMDESC_COMPARE_BATCH, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	do {
+		seq = mmu_interval_read_begin(&d->notifier);
+		ret = mmap_read_lock_killable(d->mm);
+		if (ret)
+			break;
+		ret = pmdesc_compare_locked(d, seq, pfns);
+		mmap_read_unlock(d->mm);
+	} while (ret == -EBUSY ||
+		 (ret == 1 && mmu_interval_read_retry(&d->notifier, seq)));
+	if (ret == 1)
+		WRITE_ONCE(d->seq, seq);
+	kfree(pfns);
+	return ret;
 }
 
 /**
@@ -286,14 +449,18 @@ static bool pmdesc_same_pages(const struct pmdesc *a, const struct pmdesc *b)
  * @orig: a descriptor created with %PMD_F_PERSISTENT; the caller holds a
  *        reference on it
  *
- * Re-walks @orig's ranges in @orig's address space (not current's). If every
- * page is still the page recorded in @orig, returns @orig with one more
- * reference. Otherwise returns a new descriptor with the same address space,
- * ranges and flags over the pages that back the ranges now, charged to
- * @orig's user. @orig itself is never modified: it keeps its pinned pages.
+ * If every page of @orig's ranges is still the page recorded in @orig,
+ * returns @orig with one more reference. Otherwise returns a new descriptor
+ * with the same address space, ranges and flags over the pages that back the
+ * ranges now, charged to @orig's user. @orig keeps its pinned pages.
  *
- * Context: Process context; takes the mmap lock of @orig's address space
- * for reading. May sleep.
+ * When no invalidation has touched the ranges since @orig's view was last
+ * known current, the answer takes O(1), without a walk. Otherwise @orig's
+ * ranges are re-walked in @orig's address space (not current's) without
+ * taking page references, and pages are pinned only for a new descriptor.
+ *
+ * Context: Process context; may take the mmap lock of @orig's address
+ * space for reading. May sleep.
  * Return: @orig or a new descriptor, each with one reference for the caller,
  * or an ERR_PTR(): -EINVAL for a bad original (NULL or not persistent);
  * -EFAULT when a page can no longer be pinned (e.g. unmapped); -ENOMEM when
@@ -302,36 +469,52 @@ static bool pmdesc_same_pages(const struct pmdesc *a, const struct pmdesc *b)
  */
 struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig)
 {
-	struct pmdesc *d;
 	int ret;
 
 	if (!orig || !(orig->flags & PMD_F_PERSISTENT))
 		return ERR_PTR(-EINVAL);
-
-	d = pmdesc_alloc(orig->mm, orig->ranges, orig->nr_ranges, orig->flags);
-	if (IS_ERR(d))
-		return d;
-	ret = pmdesc_pin(d);
-	if (ret)
-		goto err_free;
-	if (pmdesc_same_pages(d, orig)) {
-		unpin_user_pages(d->pages, d->nr_pages);
-		pmdesc_free(d);
+	if (!mmu_interval_check_retry(&orig->notifier, READ_ONCE(orig->seq)))
 		return pmdesc_get(orig);
-	}
-	ret = pmdesc_charge(d, orig->user);
-	if (ret)
-		goto err_unpin;
-	d->id = atomic64_inc_return(&pmdesc_last_id);
-	return d;
 
-err_unpin:
-	unpin_user_pages(d->pages, d->nr_pages);
-err_free:
-	pmdesc_free(d);
-	return ERR_PTR(ret);
+	if (!mmget_not_zero(orig->mm))
+		return ERR_PTR(-ESRCH);
+	ret = pmdesc_compare(orig);
+	mmput(orig->mm);
+	if (ret < 0)
+		return ERR_PTR(ret);
+	if (ret)
+		return pmdesc_get(orig);
+	return pmdesc_create(orig->mm, orig->ranges, orig->nr_ranges,
+			     orig->flags, orig->user);
 }
 EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
+
+/**
+ * pmdesc_watch() - count the events that may change a descriptor's backing
+ * @d: a descriptor created with %PMD_F_PERSISTENT
+ * @counter: incremented on every invalidation of @d's ranges from now on;
+ *           NULL to stop. Must stay valid until @d is released or the
+ *           counter is replaced.
+ *
+ * Lets a cache tell with one load that a copy would still return @d: sample
+ * @counter, then call pmdesc_copy_persistent(); while @counter still holds
+ * the sample, a copy would return @d again. A moved counter may be
+ * spurious (a copy then returns @d through the slow path); an unmoved one
+ * never hides a change.
+ *
+ * Context: Any context.
+ * Return: 0, or -EINVAL when @d is not persistent.
+ */
+int pmdesc_watch(struct pmdesc *d, atomic64_t *counter)
+{
+	if (!(d->flags & PMD_F_PERSISTENT))
+		return -EINVAL;
+	WRITE_ONCE(d->watch, counter);
+	/* Pairs with the barrier in pmdesc_invalidate(). */
+	smp_mb();
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pmdesc_watch);
 
 /**
  * pmdesc_get() - take a reference on a descriptor

@@ -25,6 +25,7 @@ struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig);
 struct pmdesc *pmdesc_get(struct pmdesc *d);
 void pmdesc_put(struct pmdesc *d);
+int pmdesc_watch(struct pmdesc *d, atomic64_t *counter);
 
 size_t pmdesc_length(const struct pmdesc *d);
 u32 pmdesc_flags(const struct pmdesc *d);

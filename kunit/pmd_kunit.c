@@ -9,6 +9,7 @@
  */
 #include <kunit/resource.h>
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/falloc.h>
@@ -690,6 +691,94 @@ static void copy_persistent_fresh_over_memlock_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&current->mm->pinned_vm), 2);
 }
 
+/*
+ * An invalidation that changes nothing the descriptor recorded (here: a page
+ * between its two ranges) moves the watch counter; the copy still returns
+ * the original, through the slow path.
+ */
+static void copy_persistent_spurious_invalidation_returns_original(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 3);
+	struct pmd_range r[] = {
+		{ .addr = uaddr, .len = PAGE_SIZE },
+		{ .addr = uaddr + 2 * PAGE_SIZE, .len = PAGE_SIZE },
+	};
+	/* Outlives the descriptor, whose release comes later. */
+	atomic64_t *counter = kunit_kzalloc(test, sizeof(*counter), GFP_KERNEL);
+	struct pmdesc *d;
+	s64 seen;
+
+	KUNIT_ASSERT_NOT_NULL(test, counter);
+	d = create_ranges(test, r, ARRAY_SIZE(r), PMDESC_RW);
+	KUNIT_ASSERT_EQ(test, pmdesc_watch(d, counter), 0);
+	copy_expect_original(test, d);
+	KUNIT_EXPECT_EQ(test, atomic64_read(counter), 0);
+	zap_user_page(test, uaddr + PAGE_SIZE);
+	KUNIT_EXPECT_GT(test, atomic64_read(counter), 0);
+	copy_expect_original(test, d);
+	seen = atomic64_read(counter);
+	zap_user_page(test, uaddr + 2 * PAGE_SIZE);
+	KUNIT_EXPECT_GT(test, atomic64_read(counter), seen);
+	copy_expect_fresh(test, d);
+}
+
+static void watch_needs_persistent(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 1);
+	atomic64_t counter = ATOMIC64_INIT(0);
+	struct pmdesc *d;
+
+	d = create_one(test, uaddr, PAGE_SIZE, PMD_F_DEVICE_READS);
+	KUNIT_EXPECT_EQ(test, pmdesc_watch(d, &counter), -EINVAL);
+}
+
+struct copy_in_kthread {
+	struct pmdesc *orig;
+	struct pmdesc *copy;
+	struct completion done;
+};
+
+static int copy_in_kthread_fn(void *data)
+{
+	struct copy_in_kthread *ck = data;
+
+	ck->copy = pmdesc_copy_persistent(ck->orig);
+	complete(&ck->done);
+	return 0;
+}
+
+/* Copy from a task without the descriptor's mm (no mm at all). */
+static struct pmdesc *copy_from_kthread(struct kunit *test, struct pmdesc *orig)
+{
+	struct copy_in_kthread ck = { .orig = orig };
+	struct task_struct *task;
+
+	init_completion(&ck.done);
+	task = kthread_run(copy_in_kthread_fn, &ck, "pmdesc-kunit-copy");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+	wait_for_completion(&ck.done);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ck.copy);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
+							ck.copy), 0);
+	return ck.copy;
+}
+
+/* The copy re-walks the descriptor's own mm, not the caller's. */
+static void copy_persistent_from_other_task(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 2);
+	struct pmdesc *d, *c;
+
+	d = create_one(test, uaddr, 2 * PAGE_SIZE, PMDESC_RW);
+	KUNIT_EXPECT_PTR_EQ(test, copy_from_kthread(test, d), d);
+	zap_user_page(test, uaddr + PAGE_SIZE);
+	c = copy_from_kthread(test, d);
+	KUNIT_EXPECT_PTR_NE(test, c, d);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(c, 0), pmdesc_page(d, 0));
+	KUNIT_EXPECT_PTR_NE(test, pmdesc_page(c, 1), pmdesc_page(d, 1));
+	expect_bytes_match_user(test, c, 0, uaddr, 2 * PAGE_SIZE);
+}
+
 static struct file *shmem_backing(struct kunit *test, size_t len)
 {
 	struct file *file = shmem_file_setup("pmdesc-kunit", len, 0);
@@ -775,6 +864,9 @@ static struct kunit_case pmdesc_copy_cases[] = {
 	KUNIT_CASE(copy_persistent_dontneed_returns_fresh),
 	KUNIT_CASE(copy_persistent_multi_range_one_changed),
 	KUNIT_CASE(copy_persistent_fresh_over_memlock_fails),
+	KUNIT_CASE(copy_persistent_spurious_invalidation_returns_original),
+	KUNIT_CASE(copy_persistent_from_other_task),
+	KUNIT_CASE(watch_needs_persistent),
 	KUNIT_CASE(copy_persistent_punch_hole_returns_fresh),
 	KUNIT_CASE(copy_persistent_shmem_remapped_returns_original),
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
