@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/idr.h>
 #include <linux/miscdevice.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -20,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/xarray.h>
 
 #include "pmd.h"
@@ -30,21 +32,28 @@
  * @lock: serializes the handles' reference counts and their removal
  * @handles: handle -> struct pmd_handle; a new handle stays reserved (NULL)
  *           until nothing can make its creation fail
+ * @status: the status area: %PMD_STATUS_WORDS words, mapped read-only
+ * @status_ida: the words in use
  */
 struct pmd_file {
 	struct mm_struct *mm;
 	struct mutex lock; /* handles' refs and removal */
 	struct xarray handles;
+	atomic64_t *status;
+	struct ida status_ida;
 };
 
 /**
  * struct pmd_handle - what a handle names
  * @desc: the descriptor
  * @refs: references on @desc that the handle holds, at least one
+ * @status_index: the word of the status area that counts @desc's
+ *                invalidations, or %PMD_STATUS_NONE
  */
 struct pmd_handle {
 	struct pmdesc *desc;
 	unsigned int refs;
+	u32 status_index;
 };
 
 union pmd_ioctl_arg {
@@ -75,6 +84,29 @@ static struct pmdesc *pmd_get_desc(struct pmd_file *pf, u32 handle)
 	return d;
 }
 
+/* Give a persistent descriptor a status word, when one is left. */
+static u32 pmd_status_attach(struct pmd_file *pf, struct pmdesc *d)
+{
+	int index;
+
+	if (!(pmdesc_flags(d) & PMD_F_PERSISTENT))
+		return PMD_STATUS_NONE;
+	index = ida_alloc_max(&pf->status_ida, PMD_STATUS_WORDS - 1,
+			      GFP_KERNEL);
+	if (index < 0)
+		return PMD_STATUS_NONE;
+	pmdesc_watch(d, &pf->status[index]);
+	return index;
+}
+
+static void pmd_status_detach(struct pmd_file *pf, struct pmd_handle *h)
+{
+	if (h->status_index == PMD_STATUS_NONE)
+		return;
+	pmdesc_watch(h->desc, NULL);
+	ida_free(&pf->status_ida, h->status_index);
+}
+
 /*
  * Give @d, and the reference the caller holds on it, a new handle: reserve
  * the handle, store it in *@handle (inside @karg), send @karg to userspace
@@ -98,6 +130,7 @@ static int pmd_publish(struct pmd_file *pf, struct pmdesc *d, u32 *handle,
 		goto err_erase;
 	h->desc = d;
 	h->refs = 1;
+	h->status_index = pmd_status_attach(pf, d);
 	/* Replaces the reserved entry: allocates nothing, cannot fail. */
 	xa_store(&pf->handles, *handle, h, GFP_KERNEL);
 	return 0;
@@ -197,6 +230,7 @@ static int pmd_ioctl_release(struct pmd_file *pf, union pmd_ioctl_arg *arg,
 	d = h->desc;
 	if (!--h->refs) {
 		xa_erase(&pf->handles, arg->release.handle);
+		pmd_status_detach(pf, h);
 		kfree(h);
 	}
 	mutex_unlock(&pf->lock);
@@ -211,8 +245,6 @@ static int pmd_ioctl_info(struct pmd_file *pf, union pmd_ioctl_arg *arg,
 	struct pmd_handle *h;
 	struct pmdesc *d;
 
-	if (cmd->__reserved)
-		return -EINVAL;
 	mutex_lock(&pf->lock);
 	h = xa_load(&pf->handles, cmd->handle);
 	if (!h) {
@@ -226,6 +258,7 @@ static int pmd_ioctl_info(struct pmd_file *pf, union pmd_ioctl_arg *arg,
 	cmd->nr_pages = pmdesc_nr_pages(d);
 	cmd->id = pmdesc_id(d);
 	cmd->refs = h->refs;
+	cmd->status_index = h->status_index;
 	mutex_unlock(&pf->lock);
 	return pmd_respond(uarg, cmd, sizeof(*cmd));
 }
@@ -364,6 +397,31 @@ static long pmd_fops_ioctl(struct file *filp, unsigned int cmd,
 	return op->execute(pf, &karg, uarg);
 }
 
+static int pmd_status_mprotect(struct vm_area_struct *vma, unsigned long start,
+			       unsigned long end, unsigned long newflags)
+{
+	return newflags & VM_WRITE ? -EACCES : 0;
+}
+
+static const struct vm_operations_struct pmd_status_vm_ops = {
+	.mprotect = pmd_status_mprotect,
+};
+
+/* Map the status area, read-only, for the opener only. */
+static int pmd_fops_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct pmd_file *pf = filp->private_data;
+
+	if (current->mm != pf->mm)
+		return -EPERM;
+	if (vma->vm_flags & VM_WRITE)
+		return -EPERM;
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > PMD_STATUS_SIZE)
+		return -EINVAL;
+	vma->vm_ops = &pmd_status_vm_ops;
+	return remap_vmalloc_range(vma, pf->status, 0);
+}
+
 static int pmd_fops_open(struct inode *inode, struct file *filp)
 {
 	struct pmd_file *pf;
@@ -373,6 +431,12 @@ static int pmd_fops_open(struct inode *inode, struct file *filp)
 	pf = kzalloc(sizeof(*pf), GFP_KERNEL_ACCOUNT);
 	if (!pf)
 		return -ENOMEM;
+	pf->status = vmalloc_user(PMD_STATUS_SIZE);
+	if (!pf->status) {
+		kfree(pf);
+		return -ENOMEM;
+	}
+	ida_init(&pf->status_ida);
 	mmgrab(current->mm);
 	pf->mm = current->mm;
 	mutex_init(&pf->lock);
@@ -388,11 +452,14 @@ static int pmd_fops_release(struct inode *inode, struct file *filp)
 	unsigned long index;
 
 	xa_for_each(&pf->handles, index, h) {
+		pmd_status_detach(pf, h);
 		for (; h->refs; h->refs--)
 			pmdesc_put(h->desc);
 		kfree(h);
 	}
 	xa_destroy(&pf->handles);
+	ida_destroy(&pf->status_ida);
+	vfree(pf->status);
 	mutex_destroy(&pf->lock);
 	mmdrop(pf->mm);
 	kfree(pf);
@@ -405,6 +472,7 @@ static const struct file_operations pmd_fops = {
 	.release = pmd_fops_release,
 	.unlocked_ioctl = pmd_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = pmd_fops_mmap,
 	.llseek = noop_llseek,
 };
 

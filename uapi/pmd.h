@@ -64,17 +64,19 @@ struct pmd_range {
  * Errors, for every ioctl:
  *
  * - ENOTTY: unknown ioctl.
- * - EINVAL: size below the v1 struct, unknown flag bits, nonzero reserved
- *   fields, nr_ranges 0 or above %PMD_MAX_RANGES, a zero-length range,
- *   addr + len overflowing or above the user address limit, read/write/pfns
- *   outside the descriptor, COPY of a descriptor without %PMD_F_PERSISTENT.
+ * - EINVAL: size below the v1 struct, unknown flag bits, nr_ranges 0 or
+ *   above %PMD_MAX_RANGES, a zero-length range, addr + len overflowing or
+ *   above the user address limit, read/write/pfns outside the descriptor,
+ *   COPY of a descriptor without %PMD_F_PERSISTENT; mmap of the status area
+ *   at an offset or beyond %PMD_STATUS_SIZE.
  * - E2BIG: nonzero bytes beyond the v1 struct.
  * - ENOENT: unknown handle.
  * - EFAULT: a page that cannot be pinned (unmapped, VM_IO/VM_PFNMAP, a
  *   read-only mapping with %PMD_F_DEVICE_WRITES), or a bad user pointer.
  * - ENOMEM: out of memory, or RLIMIT_MEMLOCK exceeded.
  * - EPERM: the calling address space is not the opener's; WRITE through a
- *   descriptor without %PMD_F_DEVICE_WRITES; PFNS without CAP_SYS_ADMIN.
+ *   descriptor without %PMD_F_DEVICE_WRITES; PFNS without CAP_SYS_ADMIN; a
+ *   writable mapping of the status area.
  *
  * A failed ioctl leaves no handle, no pin and no charge behind.
  */
@@ -162,7 +164,8 @@ struct pmd_release {
  * @nr_pages: out: pages it has pinned
  * @id: out: unique per descriptor, never reused while the module is loaded
  * @refs: out: references @handle holds
- * @__reserved: must be 0
+ * @status_index: out: index of the descriptor's word in the status area,
+ *                or %PMD_STATUS_NONE
  */
 struct pmd_info {
 	__u32 size;
@@ -173,7 +176,7 @@ struct pmd_info {
 	__aligned_u64 nr_pages;
 	__aligned_u64 id;
 	__u32 refs;
-	__u32 __reserved;
+	__u32 status_index;
 };
 
 #define PMD_IOC_INFO _IO(PMD_TYPE, PMD_CMD_INFO)
@@ -217,5 +220,25 @@ struct pmd_pfns {
 };
 
 #define PMD_IOC_PFNS _IO(PMD_TYPE, PMD_CMD_PFNS)
+
+/**
+ * DOC: status area
+ *
+ * mmap() of /dev/pmd, read-only, at offset 0 and up to %PMD_STATUS_SIZE
+ * bytes, shows an array of __u64 status words. Each persistent handle that
+ * got one (see &struct pmd_info.status_index) owns a word, which the kernel
+ * increments whenever the memory behind the descriptor's ranges may have
+ * changed (any invalidation: munmap, MADV_DONTNEED, mremap, fork, ...).
+ *
+ * A registration cache checks validity with one load: sample the word, then
+ * COPY; while the word still equals the sample, a COPY would return
+ * %PMD_COPY_ORIGINAL again, so none is needed. A moved word may be
+ * spurious (COPY then returns the original through its slow path); an
+ * unmoved word never hides a change. A handle's word is its own while the
+ * handle exists.
+ */
+#define PMD_STATUS_WORDS	4096
+#define PMD_STATUS_SIZE		(PMD_STATUS_WORDS * 8)
+#define PMD_STATUS_NONE		0xffffffffU
 
 #endif /* _UAPI_PMD_H */

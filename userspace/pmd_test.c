@@ -17,6 +17,9 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -708,9 +711,11 @@ TEST_F(pmd, struct_size_rules)
 	ASSERT_EQ(0, big.extra[0]);
 	big.extra[1] = 1;
 	ASSERT_EQ(-E2BIG, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	/* Out-fields ignore what they held. */
 	big.extra[1] = 0;
-	big.info.__reserved = 1;
-	ASSERT_EQ(-EINVAL, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	big.info.status_index = 12345;
+	ASSERT_EQ(0, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	ASSERT_EQ(0, big.info.status_index);
 	ASSERT_EQ(-EFAULT, pmd_ioctl(self->fd, PMD_IOC_INFO, NULL));
 }
 
@@ -755,6 +760,185 @@ TEST_F(pmd, close_releases_everything)
 	EXPECT_EQ(9 * NPAGES * page_size / 1024, vm_pinned_kb());
 	EXPECT_EQ(self->pins + 9 * NPAGES, pins_held());
 	/* The teardown closes the file and checks. */
+}
+
+static volatile __u64 *map_status(int fd)
+{
+	void *p = mmap(NULL, PMD_STATUS_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static __u32 status_index(int fd, __u32 handle)
+{
+	struct pmd_info info;
+
+	return pmd_info(fd, handle, &info) ? PMD_STATUS_NONE :
+	       info.status_index;
+}
+
+/* The status area: read-only, one word per persistent handle. */
+TEST_F(pmd, status_area_is_read_only)
+{
+	volatile __u64 *status = map_status(self->fd);
+	__u32 h, np;
+
+	ASSERT_NE(NULL, status);
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(0, status_index(self->fd, h));
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
+				PMD_F_DEVICE_READS, &np));
+	ASSERT_EQ(PMD_STATUS_NONE, status_index(self->fd, np));
+	ASSERT_EQ(-1, mprotect((void *)status, page_size,
+			       PROT_READ | PROT_WRITE));
+	ASSERT_EQ(EACCES, errno);
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, self->fd, 0));
+	ASSERT_EQ(EPERM, errno);
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, page_size, PROT_READ, MAP_SHARED,
+				   self->fd, page_size));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, PMD_STATUS_SIZE + page_size,
+				   PROT_READ, MAP_SHARED, self->fd, 0));
+	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
+}
+
+/* Every change of the copy table moves the handle's status word. */
+TEST_F(pmd, status_word_moves_on_every_change)
+{
+	volatile __u64 *status = map_status(self->fd);
+	int mfd = memfd_create("pmd-test", 0);
+	char *dst, *shared = MAP_FAILED;
+	__u64 w;
+	__u32 h, c, i;
+
+	ASSERT_NE(NULL, status);
+	ASSERT_LE(0, mfd);
+	dst = mmap(NULL, self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, dst);
+	for (i = 0; i < 4; i++) {
+		char *p = self->buf;
+
+		if (i == 3) {
+			ASSERT_EQ(0, ftruncate(mfd, self->len));
+			shared = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+				      MAP_SHARED, mfd, 0);
+			ASSERT_NE(MAP_FAILED, shared);
+			p = shared;
+		}
+		fill(p, self->len, i);
+		ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
+		w = status[status_index(self->fd, h)];
+		ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+		switch (i) {
+		case 0:
+			ASSERT_EQ(0, madvise(p + page_size, page_size,
+					     MADV_DONTNEED));
+			break;
+		case 1:
+			ASSERT_EQ(0, munmap(p, self->len));
+			ASSERT_EQ(p, mmap(p, self->len, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS |
+					  MAP_FIXED, -1, 0));
+			break;
+		case 2:
+			ASSERT_EQ(dst, mremap(p, self->len, self->len,
+					      MREMAP_MAYMOVE | MREMAP_FIXED,
+					      dst));
+			ASSERT_EQ(p, mmap(p, self->len, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS |
+					  MAP_FIXED, -1, 0));
+			break;
+		case 3:
+			ASSERT_EQ(0, fallocate(mfd, FALLOC_FL_PUNCH_HOLE |
+					       FALLOC_FL_KEEP_SIZE, 0,
+					       page_size));
+			break;
+		}
+		ASSERT_NE(w, status[status_index(self->fd, h)])
+			TH_LOG("change %u did not move the word", i);
+		ASSERT_EQ(0, pmd_release(self->fd, h));
+		ASSERT_EQ(0, pmd_release(self->fd, h));
+	}
+	ASSERT_EQ(0, munmap(shared, self->len));
+	ASSERT_EQ(0, munmap(dst, self->len));
+	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
+	close(mfd);
+}
+
+struct churn {
+	char *buf;
+	size_t len;
+	atomic_int stop;
+	atomic_long started, done;
+};
+
+/* Replace the buffer's memory with new memory, over and over. */
+static void *churn_buffer(void *arg)
+{
+	struct churn *ch = arg;
+
+	while (!atomic_load(&ch->stop)) {
+		atomic_fetch_add(&ch->started, 1);
+		if (mmap(ch->buf, ch->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+		    ch->buf)
+			abort();
+		fill(ch->buf, ch->len, 3);
+		atomic_fetch_add(&ch->done, 1);
+	}
+	return NULL;
+}
+
+/*
+ * The race between an invalidation and a check: while another thread keeps
+ * replacing the memory, sample the word and copy; when the copy returned the
+ * original, wait for a replacement that started after the sample to
+ * complete: the word must have moved. (A status mapping holds the file
+ * open, so it is unmapped before the teardown's close.)
+ */
+TEST_F(pmd, status_word_never_hides_a_change)
+{
+	volatile __u64 *status = map_status(self->fd);
+	struct churn ch = { .buf = self->buf, .len = self->len };
+	long originals = 0, fresh = 0, checked = 0, i;
+	pthread_t thread;
+	__u32 h, c;
+
+	ASSERT_NE(NULL, status);
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, churn_buffer, &ch));
+	for (i = 0; i < 300; i++) {
+		long s0 = atomic_load(&ch.started);
+		__u32 idx = status_index(self->fd, h);
+		__u64 w = status[idx];
+		int r = pmd_copy(self->fd, h, &c);
+
+		if (r == PMD_COPY_FRESH) {
+			fresh++;
+			ASSERT_EQ(0, pmd_release(self->fd, h));
+			h = c;
+			continue;
+		}
+		if (r != PMD_COPY_ORIGINAL) {
+			ASSERT_EQ(-EFAULT, r);
+			continue;
+		}
+		originals++;
+		ASSERT_EQ(0, pmd_release(self->fd, h));
+		while (atomic_load(&ch.done) <= s0)
+			sched_yield();
+		checked++;
+		ASSERT_NE(w, status[idx]) TH_LOG("a change was hidden");
+	}
+	atomic_store(&ch.stop, 1);
+	pthread_join(thread, NULL);
+	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
+	TH_LOG("%ld copies: %ld original, %ld fresh; %ld checked against a later change",
+	       i, originals, fresh, checked);
+	ASSERT_LT(0, fresh);
+	ASSERT_LT(0, checked);
 }
 
 int main(int argc, char **argv)
