@@ -8,6 +8,7 @@
 #   make kunit-x86                         KUnit suites, x86_64 debug kernel
 #   make demo                              the demo in the dev VM (6.12)
 #   make vm-test                           pmd_test in the dev VM, 6.1 and 6.12
+#   make bench                             pmd_bench in the dev VM (6.12)
 #   make test                              everything CI runs
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -15,7 +16,7 @@ KREL := $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated
 # Objects go to a directory per kernel, never next to the sources.
 OBJDIR ?= $(CURDIR)/.cache/build/$(KREL)
 
-.PHONY: all modules kunit kunit-x86 vm-test demo test clean
+.PHONY: all modules kunit kunit-x86 vm-test demo bench test clean
 
 # What the dev VM needs besides kernel headers.
 VM_DEPS := make gcc libc6-dev busybox-static cpio gzip qemu-system-x86
@@ -43,6 +44,10 @@ vm-test:
 demo:
 	scripts/deps.sh $(VM_DEPS) linux-headers-6.12-amd64
 	PMD_PROGRAMS=pmd_demo scripts/vm-run.sh -k 6.12 pmd_demo
+
+bench:
+	scripts/deps.sh $(VM_DEPS) linux-headers-6.12-amd64
+	PMD_PROGRAMS=pmd_bench scripts/vm-run.sh -k 6.12 -m 3G -t 3000 pmd_bench
 
 test:
 	scripts/test.sh

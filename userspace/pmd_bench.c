@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmd_bench: what the copy constructor and its peers cost, measured side by
+ * side in one boot. For each buffer size, with THP off and then on, it takes
+ * the minimum over repeats (alternating which of pmd and io_uring goes
+ * first) of:
+ *   create          PMD_IOC_CREATE of a persistent, device-writes descriptor
+ *   copy            PMD_IOC_COPY with nothing changed (the fast path)
+ *   spurious        PMD_IOC_COPY after mprotect RW->RO->RW (compare, original)
+ *   fresh           PMD_IOC_COPY after munmap + mmap + touch (a new descriptor)
+ *   release         PMD_IOC_RELEASE of the last reference (unpin)
+ *   info            PMD_IOC_INFO, the floor of any ioctl
+ *   status          one load of the handle's status word
+ *   uring_reg       io_uring_register(IORING_REGISTER_BUFFERS) of the buffer
+ *   uring_unreg     io_uring_register(IORING_UNREGISTER_BUFFERS)
+ * and prints a table, the ratios the project targets, and the kernel memory
+ * a descriptor costs per page. Times are in microseconds; under TCG only the
+ * ratios mean anything.
+ *
+ * usage: pmd_bench [--short]   (--short: up to 64 MiB, 5 repeats)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../uapi/pmd.h"
+
+#define HUGE_SIZE (2UL << 20)
+#define STATUS_LOADS 100000
+
+enum metric {
+	M_CREATE, M_COPY, M_SPURIOUS, M_FRESH, M_RELEASE, M_INFO, M_STATUS,
+	M_URING_REG, M_URING_UNREG, M_NR
+};
+
+static const char *const metric_names[M_NR] = {
+	"create", "copy", "spurious", "fresh", "release", "info", "status",
+	"uring_reg", "uring_unreg",
+};
+
+static const size_t all_sizes[] = { 4096, 2UL << 20, 64UL << 20, 1UL << 30 };
+static const char *const size_names[] = { "4K", "2M", "64M", "1G" };
+
+static int pmd_fd, ring_fd;
+static volatile __u64 *status_area;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "pmd_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void set_thp(const char *mode)
+{
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_WRONLY);
+
+	if (fd < 0 || write(fd, mode, strlen(mode)) < 0)
+		die("transparent_hugepage/enabled");
+	close(fd);
+}
+
+static void touch(char *buf, size_t len, char seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += 4096)
+		buf[i] = seed;
+}
+
+/* A buffer aligned to a huge page, populated. */
+static char *map_buffer(size_t len, void **map, size_t *map_len)
+{
+	*map_len = len + HUGE_SIZE;
+	*map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*map == MAP_FAILED)
+		die("mmap");
+	return (char *)(((uintptr_t)*map + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
+}
+
+static __u32 pmd_create(char *buf, size_t len)
+{
+	struct pmd_range r = { .addr = (uintptr_t)buf, .len = len };
+	struct pmd_create c = {
+		.size = sizeof(c),
+		.flags = PMD_F_PERSISTENT | PMD_F_DEVICE_READS |
+			 PMD_F_DEVICE_WRITES,
+		.ranges = (uintptr_t)&r,
+		.nr_ranges = 1,
+	};
+
+	if (ioctl(pmd_fd, PMD_IOC_CREATE, &c))
+		die("CREATE");
+	return c.handle;
+}
+
+static __u32 pmd_copy(__u32 handle, __u32 expect)
+{
+	struct pmd_copy c = { .size = sizeof(c), .handle = handle };
+
+	if (ioctl(pmd_fd, PMD_IOC_COPY, &c))
+		die("COPY");
+	if (c.result != expect) {
+		fprintf(stderr, "pmd_bench: COPY gave %u, not %u\n", c.result,
+			expect);
+		exit(1);
+	}
+	return c.new_handle;
+}
+
+static void pmd_release(__u32 handle)
+{
+	struct pmd_release r = { .size = sizeof(r), .handle = handle };
+
+	if (ioctl(pmd_fd, PMD_IOC_RELEASE, &r))
+		die("RELEASE");
+}
+
+static struct pmd_info pmd_info(__u32 handle)
+{
+	struct pmd_info info = { .size = sizeof(info), .handle = handle };
+
+	if (ioctl(pmd_fd, PMD_IOC_INFO, &info))
+		die("INFO");
+	return info;
+}
+
+static double time_status_load(__u32 index)
+{
+	__u64 sum = 0;
+	double t0 = now_us();
+	int i;
+
+	for (i = 0; i < STATUS_LOADS; i++)
+		sum += status_area[index];
+	if (sum == 1)
+		printf(" ");
+	return (now_us() - t0) / STATUS_LOADS;
+}
+
+static void keep_min(double *best, double t)
+{
+	if (*best < 0 || t < *best)
+		*best = t;
+}
+
+/* One repeat of the pmd measurements; @buf is populated. */
+static void bench_pmd(char *buf, size_t len, double *m)
+{
+	struct pmd_info info;
+	__u32 h, c;
+	double t;
+
+	t = now_us();
+	h = pmd_create(buf, len);
+	keep_min(&m[M_CREATE], now_us() - t);
+
+	t = now_us();
+	c = pmd_copy(h, PMD_COPY_ORIGINAL);
+	keep_min(&m[M_COPY], now_us() - t);
+	pmd_release(c);
+
+	t = now_us();
+	info = pmd_info(h);
+	keep_min(&m[M_INFO], now_us() - t);
+	keep_min(&m[M_STATUS], time_status_load(info.status_index));
+
+	if (mprotect(buf, len, PROT_READ) ||
+	    mprotect(buf, len, PROT_READ | PROT_WRITE))
+		die("mprotect");
+	t = now_us();
+	c = pmd_copy(h, PMD_COPY_ORIGINAL);
+	keep_min(&m[M_SPURIOUS], now_us() - t);
+	pmd_release(c);
+	/* The compare refreshed the view: fast again. */
+	t = now_us();
+	c = pmd_copy(h, PMD_COPY_ORIGINAL);
+	keep_min(&m[M_COPY], now_us() - t);
+	pmd_release(c);
+
+	if (munmap(buf, len) ||
+	    mmap(buf, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
+		die("remap");
+	touch(buf, len, 2);
+	t = now_us();
+	c = pmd_copy(h, PMD_COPY_FRESH);
+	keep_min(&m[M_FRESH], now_us() - t);
+
+	t = now_us();
+	pmd_release(c);
+	keep_min(&m[M_RELEASE], now_us() - t);
+	pmd_release(h);
+}
+
+static void bench_uring(char *buf, size_t len, double *m)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	double t;
+
+	t = now_us();
+	if (syscall(__NR_io_uring_register, ring_fd, IORING_REGISTER_BUFFERS,
+		    &iov, 1))
+		die("IORING_REGISTER_BUFFERS");
+	keep_min(&m[M_URING_REG], now_us() - t);
+	t = now_us();
+	if (syscall(__NR_io_uring_register, ring_fd,
+		    IORING_UNREGISTER_BUFFERS, NULL, 0))
+		die("IORING_UNREGISTER_BUFFERS");
+	keep_min(&m[M_URING_UNREG], now_us() - t);
+}
+
+static void bench_size(size_t len, int repeats, double *m)
+{
+	size_t map_len;
+	void *map;
+	char *buf;
+	int r, i;
+
+	for (i = 0; i < M_NR; i++)
+		m[i] = -1;
+	buf = map_buffer(len, &map, &map_len);
+	for (r = 0; r < repeats; r++) {
+		touch(buf, len, 1);
+		if (r & 1) {
+			bench_uring(buf, len, m);
+			bench_pmd(buf, len, m);
+		} else {
+			bench_pmd(buf, len, m);
+			touch(buf, len, 1);
+			bench_uring(buf, len, m);
+		}
+	}
+	munmap(map, map_len);
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[128];
+	size_t n = strlen(key);
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		die("/proc/meminfo");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			kb = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+/* Kernel memory (slab + vmalloc) a descriptor of @len bytes costs per page. */
+static double bytes_per_page(size_t len)
+{
+	size_t map_len;
+	long before;
+	void *map;
+	char *buf;
+	double per_page;
+	__u32 h;
+
+	buf = map_buffer(len, &map, &map_len);
+	touch(buf, len, 1);
+	before = meminfo_kb("Slab") + meminfo_kb("VmallocUsed");
+	h = pmd_create(buf, len);
+	per_page = (meminfo_kb("Slab") + meminfo_kb("VmallocUsed") - before) *
+		   1024.0 / (len / 4096);
+	pmd_release(h);
+	munmap(map, map_len);
+	return per_page;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const thp_modes[] = { "never", "always" };
+	int short_mode = argc > 1 && !strcmp(argv[1], "--short");
+	int nr_sizes = short_mode ? 3 : 4, repeats = short_mode ? 5 : 15;
+	double m[2][4][M_NR], (*big)[M_NR], (*small)[M_NR];
+	struct io_uring_params params = { 0 };
+	int t, s, i;
+
+	pmd_fd = open("/dev/pmd", O_RDWR);
+	if (pmd_fd < 0)
+		die("open /dev/pmd");
+	status_area = mmap(NULL, PMD_STATUS_SIZE, PROT_READ, MAP_SHARED,
+			   pmd_fd, 0);
+	if (status_area == MAP_FAILED)
+		die("mmap status area");
+	ring_fd = syscall(__NR_io_uring_setup, 4, &params);
+	if (ring_fd < 0)
+		die("io_uring_setup");
+
+	printf("pmd_bench: minimum of %d repeats, microseconds\n", repeats);
+	printf("%-6s %-5s", "thp", "size");
+	for (i = 0; i < M_NR; i++)
+		printf(" %11s", metric_names[i]);
+	printf("\n");
+	for (t = 0; t < 2; t++) {
+		set_thp(thp_modes[t]);
+		for (s = 0; s < nr_sizes; s++) {
+			bench_size(all_sizes[s], repeats, m[t][s]);
+			printf("%-6s %-5s", thp_modes[t], size_names[s]);
+			for (i = 0; i < M_NR; i++)
+				printf(" %11.3f", m[t][s][i]);
+			printf("\n");
+			fflush(stdout);
+		}
+	}
+
+	for (t = 0; t < 2; t++) {
+		big = &m[t][nr_sizes - 1];
+		small = &m[t][0];
+		printf("\nratios, THP %s, largest size %s:\n", thp_modes[t],
+		       size_names[nr_sizes - 1]);
+		printf("  copy(%s)/copy(4K)          %6.2f  (target <= 1.5)\n",
+		       size_names[nr_sizes - 1], (*big)[M_COPY] / (*small)[M_COPY]);
+		printf("  copy(%s)/info              %6.2f  (target <= 3)\n",
+		       size_names[nr_sizes - 1], (*big)[M_COPY] / (*big)[M_INFO]);
+		printf("  spurious/create            %6.2f  (target <= 0.5)\n",
+		       (*big)[M_SPURIOUS] / (*big)[M_CREATE]);
+		printf("  fresh/create               %6.2f  (target <= 1.2)\n",
+		       (*big)[M_FRESH] / (*big)[M_CREATE]);
+		printf("  create/uring_reg           %6.2f  (target <= 1.0)\n",
+		       (*big)[M_CREATE] / (*big)[M_URING_REG]);
+		printf("  status/info                %6.4f  (target <= 0.05)\n",
+		       (*big)[M_STATUS] / (*big)[M_INFO]);
+	}
+	set_thp("never");
+	printf("\nkernel memory per pinned page (slab + vmalloc, %s descriptor): %.2f bytes (target <= 8)\n",
+	       size_names[nr_sizes - 1], bytes_per_page(all_sizes[nr_sizes - 1]));
+	return 0;
+}
