@@ -372,8 +372,12 @@ struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 }
 EXPORT_SYMBOL_GPL(pmdesc_create_user);
 
-/* Pages compared per hmm_range_fault() call: one page of PFNs. */
-#define PMDESC_COMPARE_BATCH (PAGE_SIZE / sizeof(unsigned long))
+/*
+ * Pages compared per hmm_range_fault() call, at most: 32 MiB of memory,
+ * 64 KiB of PFNs. Fewer calls matter most over huge pages, whose walk is
+ * cheap.
+ */
+#define PMDESC_COMPARE_BATCH 8192UL
 
 /*
  * Compare the mapping with @d's recorded pages under notifier sequence @seq,
@@ -426,7 +430,8 @@ static int pmdesc_compare(struct pmdesc *d)
 	unsigned long seq;
 	int ret;
 
-	pfns = kmalloc_array(PMDESC_COMPARE_BATCH, sizeof(*pfns), GFP_KERNEL);
+	pfns = kvmalloc_array(min(d->nr_pages, PMDESC_COMPARE_BATCH),
+			      sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return -ENOMEM;
 	do {
@@ -440,7 +445,7 @@ static int pmdesc_compare(struct pmdesc *d)
 		 (ret == 1 && mmu_interval_read_retry(&d->notifier, seq)));
 	if (ret == 1)
 		WRITE_ONCE(d->seq, seq);
-	kfree(pfns);
+	kvfree(pfns);
 	return ret;
 }
 
