@@ -175,8 +175,9 @@ static int pmd_add_ref(struct pmd_file *pf, u32 handle, struct pmdesc *d)
 	mutex_lock(&pf->lock);
 	h = xa_load(&pf->handles, handle);
 	if (h && h->desc == d) {
-		h->refs++;
-		ret = 0;
+		ret = h->refs < PMD_MAX_HANDLE_REFS ? 0 : -EOVERFLOW;
+		if (!ret)
+			h->refs++;
 	}
 	mutex_unlock(&pf->lock);
 	return ret;

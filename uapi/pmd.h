@@ -34,6 +34,9 @@ enum pmd_flags {
 /* The largest number of ranges one descriptor may describe. */
 #define PMD_MAX_RANGES		1024
 
+/* The most references one handle may hold (COPY returning the original). */
+#define PMD_MAX_HANDLE_REFS	65536
+
 /**
  * struct pmd_range - a byte range of the caller's address space
  * @addr: first byte; need not be page aligned
@@ -74,6 +77,8 @@ struct pmd_range {
  * - EFAULT: a page that cannot be pinned (unmapped, VM_IO/VM_PFNMAP, a
  *   read-only mapping with %PMD_F_DEVICE_WRITES), or a bad user pointer.
  * - ENOMEM: out of memory, or RLIMIT_MEMLOCK exceeded.
+ * - EOVERFLOW: COPY would give a handle more than %PMD_MAX_HANDLE_REFS
+ *   references.
  * - EPERM: the calling address space is not the opener's; WRITE through a
  *   descriptor without %PMD_F_DEVICE_WRITES; PFNS without CAP_SYS_ADMIN; a
  *   writable mapping of the status area.

@@ -376,18 +376,28 @@ static char *map_memfd(int mfd, void *addr, size_t len)
 		    MAP_SHARED | (addr ? MAP_FIXED : 0), mfd, 0);
 }
 
+/* A new memfd of @len bytes in *@mfd, mapped shared and filled. */
+static char *memfd_buffer(struct __test_metadata *_metadata, int *mfd,
+			  size_t len, unsigned char seed)
+{
+	char *p;
+
+	*mfd = memfd_create("pmd-test", 0);
+	ASSERT_LE(0, *mfd);
+	ASSERT_EQ(0, ftruncate(*mfd, len));
+	p = map_memfd(*mfd, NULL, len);
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, len, seed);
+	return p;
+}
+
 /* Copy table: shared memfd, fallocate(PUNCH_HOLE) over one page: fresh. */
 TEST_F(pmd, memfd_punch_hole_is_fresh)
 {
-	int mfd = memfd_create("pmd-test", 0);
-	char *p;
+	int mfd;
+	char *p = memfd_buffer(_metadata, &mfd, self->len, 4);
 	__u32 h = 0, c = 0;
 
-	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, self->len));
-	p = map_memfd(mfd, NULL, self->len);
-	ASSERT_NE(MAP_FAILED, p);
-	fill(p, self->len, 4);
 	ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
 	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
 	ASSERT_EQ(0, fallocate(mfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -403,15 +413,10 @@ TEST_F(pmd, memfd_punch_hole_is_fresh)
  */
 TEST_F(pmd, memfd_remap_is_original)
 {
-	int mfd = memfd_create("pmd-test", 0);
-	char *p;
+	int mfd;
+	char *p = memfd_buffer(_metadata, &mfd, self->len, 6);
 	__u32 h = 0, c = 0;
 
-	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, self->len));
-	p = map_memfd(mfd, NULL, self->len);
-	ASSERT_NE(MAP_FAILED, p);
-	fill(p, self->len, 6);
 	ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
 	ASSERT_EQ(0, munmap(p, self->len));
 	ASSERT_EQ(p, map_memfd(mfd, p, self->len));
@@ -637,6 +642,26 @@ TEST_F(pmd, unknown_handle_is_enoent)
 	}
 }
 
+/* A handle's references are bounded: -EOVERFLOW, and nothing leaks. */
+TEST_F(pmd, copy_refs_are_bounded)
+{
+	struct pmd_info info;
+	__u32 h = 0, c = 0;
+	int i;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, page_size, PMD_RW, &h));
+	for (i = 1; i < PMD_MAX_HANDLE_REFS; i++)
+		ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(-EOVERFLOW, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, pmd_info(self->fd, h, &info));
+	ASSERT_EQ(PMD_MAX_HANDLE_REFS, info.refs);
+	ASSERT_EQ(0, pmd_release(self->fd, h));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	for (i = 0; i < PMD_MAX_HANDLE_REFS; i++)
+		ASSERT_EQ(0, pmd_release(self->fd, h));
+	ASSERT_EQ(-ENOENT, pmd_info(self->fd, h, &info));
+}
+
 TEST_F(pmd, copy_of_non_persistent_is_einval)
 {
 	__u32 h = 0, c = 0;
@@ -807,26 +832,20 @@ TEST_F(pmd, status_area_is_read_only)
 TEST_F(pmd, status_word_moves_on_every_change)
 {
 	volatile __u64 *status = map_status(self->fd);
-	int mfd = memfd_create("pmd-test", 0);
 	char *dst, *shared = MAP_FAILED;
+	int mfd = -1;
 	__u64 w;
 	__u32 h, c, i;
 
 	ASSERT_NE(NULL, status);
-	ASSERT_LE(0, mfd);
 	dst = mmap(NULL, self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 		   -1, 0);
 	ASSERT_NE(MAP_FAILED, dst);
 	for (i = 0; i < 4; i++) {
 		char *p = self->buf;
 
-		if (i == 3) {
-			ASSERT_EQ(0, ftruncate(mfd, self->len));
-			shared = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
-				      MAP_SHARED, mfd, 0);
-			ASSERT_NE(MAP_FAILED, shared);
-			p = shared;
-		}
+		if (i == 3)
+			p = shared = memfd_buffer(_metadata, &mfd, self->len, i);
 		fill(p, self->len, i);
 		ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
 		w = status[status_index(self->fd, h)];
