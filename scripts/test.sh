@@ -3,7 +3,8 @@
 # The whole test suite, as CI runs it: installs what is missing (Debian 12,
 # as root), builds pmdesc.ko warning-free (W=1) against Debian's 6.1 and 6.12
 # headers, runs the KUnit suites under ARCH=um and on an x86_64 debug
-# kernel in QEMU, then the ioctl tests in the dev VM on both Debian kernels.
+# kernel in QEMU, then the ioctl tests in the dev VM on both Debian kernels
+# and a short run of the benchmark (figures only, no timing assertions).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -50,6 +51,10 @@ for series in 6.1 6.12; do
 	scripts/vm-run.sh -k "$series" pmd_test || rc=$?
 	result "$rc" "pmd_test in the dev VM on Debian's $series kernel"
 done
+
+rc=0
+PMD_PROGRAMS=pmd_bench scripts/vm-run.sh -k 6.12 pmd_bench --short || rc=$?
+result "$rc" "pmd_bench --short in the dev VM on 6.12"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
