@@ -1,16 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The whole test suite, as CI runs it: installs what is missing (Debian 12,
-# as root), builds pmdesc.ko warning-free (W=1) against Debian's 6.1 and 6.12
-# headers, runs the KUnit suites under ARCH=um and on an x86_64 debug
-# kernel in QEMU, then the ioctl tests in the dev VM on both Debian kernels
-# and a short run of the benchmark (figures only, no timing assertions).
+# as root), builds pmdesc.ko warning-free (W=1, sparse) against Debian's 6.1
+# and 6.12 headers, checks style (checkpatch --strict) and kernel-doc, runs
+# the KUnit suites under ARCH=um and on an x86_64 debug kernel in QEMU, then
+# the ioctl tests in the dev VM on both Debian kernels and a short run of
+# the benchmark (figures only, no timing assertions).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 scripts/deps.sh make gcc libc6-dev python3 xz-utils bc flex bison libelf-dev \
-	libssl-dev linux-headers-amd64 linux-headers-6.12-amd64 \
+	libssl-dev sparse linux-headers-amd64 linux-headers-6.12-amd64 \
 	linux-source-6.12 qemu-system-x86 busybox-static cpio gzip
 
 passed=0
@@ -30,14 +31,27 @@ for series in 6.1 6.12; do
 	log=$top/.cache/build-$series.log
 	mkdir -p "$top/.cache"
 	rc=0
-	make -s KDIR="$kdir" W=1 > "$log" 2>&1 || rc=$?
+	make -s KDIR="$kdir" W=1 C=2 > "$log" 2>&1 || rc=$?
 	cat "$log"
 	if [ "$rc" -eq 0 ] && grep -qi 'warning' "$log"; then
 		echo "warnings in the $series build"
 		rc=1
 	fi
-	result "$rc" "build pmdesc.ko with W=1 against $kdir"
+	result "$rc" "build pmdesc.ko with W=1 and sparse against $kdir"
 done
+
+tree=$(scripts/linux-tree.sh)
+kernel_sources="pmd.c pmd.h pmd_ioctl.c uapi/pmd.h kunit/pmd_kunit.c"
+rc=0
+out=$(perl "$tree/scripts/checkpatch.pl" --no-tree --strict --terse \
+	-f $kernel_sources 2>&1 | grep -E 'ERROR|WARNING|CHECK' || true)
+[ -z "$out" ] || { echo "$out"; rc=1; }
+result "$rc" "checkpatch.pl --strict on the kernel sources"
+rc=0
+out=$(perl "$tree/scripts/kernel-doc" -none -Wall pmd.c pmd.h pmd_ioctl.c \
+	uapi/pmd.h 2>&1) || rc=$?
+[ -z "$out" ] || { echo "$out"; rc=1; }
+result "$rc" "kernel-doc -none -Wall on the API and uAPI headers and sources"
 
 rc=0
 scripts/kunit.sh um || rc=$?
