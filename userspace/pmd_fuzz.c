@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmd_fuzz: a bounded, seeded, mutating driver of every /dev/pmd ioctl (and
+ * mmap), with random sizes, flags, handles, range vectors and pointers:
+ * NULL, kernel addresses, unmapped, misaligned, and structs straddling into
+ * an unmapped page. Then it closes the device and checks that nothing stays
+ * pinned or charged. Prints the calls made and the errnos that came back.
+ *
+ * usage: pmd_fuzz [CALLS [SEED]]   (default 50000 calls, seed 1)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../uapi/pmd.h"
+
+#define ARENA_PAGES 16
+#define MAX_HANDLES 64
+#define MAX_ERRNO 134
+
+static uint64_t state;
+static size_t page_size;
+static char *arena, *guard;	/* guard: an unmapped page after the arena */
+static __u32 handles[MAX_HANDLES];
+static long calls, ok_calls, errnos[MAX_ERRNO + 1];
+
+static uint64_t rnd(void)
+{
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return state;
+}
+
+static uint64_t pick_pointer(size_t len)
+{
+	switch (rnd() % 10) {
+	case 0: return 0;
+	case 1: return 0xffff888000000000ULL + (rnd() & 0xfffff);
+	case 2: return 0xffffffff81000000ULL;
+	case 3: return (uintptr_t)guard;
+	case 4: return (uintptr_t)guard - len / 2;	/* straddles */
+	case 5: return (uintptr_t)arena + 1 + rnd() % 7;	/* misaligned */
+	case 6: return ~0ULL - rnd() % 4096;
+	case 7: return rnd();
+	default: return (uintptr_t)arena + rnd() % (ARENA_PAGES * page_size - len);
+	}
+}
+
+static __u32 pick_handle(void)
+{
+	switch (rnd() % 8) {
+	case 0: return 0;
+	case 1: return rnd();
+	case 2: return ~0U;
+	default: return handles[rnd() % MAX_HANDLES];
+	}
+}
+
+static __u32 pick_size(__u32 v1)
+{
+	switch (rnd() % 8) {
+	case 0: return rnd() % (v1 + 1);
+	case 1: return v1 + 8 * (1 + rnd() % 4);
+	case 2: return rnd();
+	default: return v1;
+	}
+}
+
+/* A range vector in the arena, sometimes hostile. */
+static uint64_t pick_ranges(__u32 *nr)
+{
+	struct pmd_range *r = (struct pmd_range *)(arena + page_size * (ARENA_PAGES - 2));
+	size_t max = 2 * page_size / sizeof(*r);
+	size_t i, n = 1 + rnd() % 8;
+
+	for (i = 0; i < n; i++) {
+		r[i].addr = (uintptr_t)arena + rnd() % (ARENA_PAGES * page_size / 2);
+		r[i].len = 1 + rnd() % (4 * page_size);
+		switch (rnd() % 12) {
+		case 0: r[i].len = 0; break;
+		case 1: r[i].addr = ~0ULL - rnd() % 100; break;
+		case 2: r[i].addr = 1ULL << 63; break;
+		case 3: r[i].addr = (uintptr_t)guard; break;
+		case 4: r[i].len = rnd(); break;
+		}
+	}
+	*nr = rnd() % 16 ? n : (rnd() % 3 ? 0 : rnd() % (2 * PMD_MAX_RANGES));
+	if (*nr > max && *nr <= PMD_MAX_RANGES)
+		*nr = max;
+	return rnd() % 10 ? (uintptr_t)r : pick_pointer(n * sizeof(*r));
+}
+
+static void remember(__u32 handle)
+{
+	handles[rnd() % MAX_HANDLES] = handle;
+}
+
+static void one_call(int fd)
+{
+	static const unsigned long cmds[] = {
+		PMD_IOC_CREATE, PMD_IOC_COPY, PMD_IOC_RELEASE, PMD_IOC_INFO,
+		PMD_IOC_READ, PMD_IOC_WRITE, PMD_IOC_PFNS,
+	};
+	union {
+		struct pmd_create create;
+		struct pmd_copy copy;
+		struct pmd_release release;
+		struct pmd_info info;
+		struct pmd_rw rw;
+		struct pmd_pfns pfns;
+		unsigned char bytes[96];
+	} *a = (void *)(arena + page_size * (ARENA_PAGES - 3));
+	unsigned long cmd = cmds[rnd() % 7];
+	uint64_t argp = (uintptr_t)a;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(*a); i++)
+		a->bytes[i] = rnd() % 4 ? 0 : rnd();
+	switch (cmd) {
+	case PMD_IOC_CREATE:
+		a->create.size = pick_size(sizeof(a->create));
+		a->create.flags = rnd() % 4 ? rnd() % 8 : rnd();
+		a->create.ranges = pick_ranges(&a->create.nr_ranges);
+		break;
+	case PMD_IOC_COPY:
+		a->copy.size = pick_size(sizeof(a->copy));
+		a->copy.handle = pick_handle();
+		break;
+	case PMD_IOC_RELEASE:
+		a->release.size = pick_size(sizeof(a->release));
+		a->release.handle = pick_handle();
+		break;
+	case PMD_IOC_INFO:
+		a->info.size = pick_size(sizeof(a->info));
+		a->info.handle = pick_handle();
+		break;
+	case PMD_IOC_READ:
+	case PMD_IOC_WRITE:
+		a->rw.size = pick_size(sizeof(a->rw));
+		a->rw.handle = pick_handle();
+		a->rw.offset = rnd() % 3 ? rnd() % (8 * page_size) : rnd();
+		a->rw.len = rnd() % 3 ? rnd() % (2 * page_size) : rnd();
+		a->rw.buf = pick_pointer(64);
+		break;
+	default:
+		a->pfns.size = pick_size(sizeof(a->pfns));
+		a->pfns.handle = pick_handle();
+		a->pfns.first = rnd() % 3 ? rnd() % 8 : rnd();
+		a->pfns.nr = rnd() % 3 ? rnd() % 8 : rnd();
+		a->pfns.pfns = pick_pointer(64);
+		break;
+	}
+	switch (rnd() % 20) {
+	case 0: argp = pick_pointer(sizeof(*a)); break;
+	case 1: cmd = _IO(PMD_TYPE, rnd() % 256); break;
+	case 2: cmd = rnd(); break;
+	case 3: cmd = _IOWR(PMD_TYPE, PMD_CMD_CREATE + rnd() % 7, struct pmd_info); break;
+	}
+	ret = ioctl(fd, cmd, (void *)(uintptr_t)argp) ? -errno : 0;
+	calls++;
+	if (ret) {
+		if (-ret <= MAX_ERRNO)
+			errnos[-ret]++;
+		return;
+	}
+	ok_calls++;
+	if (argp != (uintptr_t)a)
+		return;
+	if (cmd == PMD_IOC_CREATE)
+		remember(a->create.handle);
+	else if (cmd == PMD_IOC_COPY)
+		remember(a->copy.new_handle);
+}
+
+static void one_mmap(int fd)
+{
+	static const int prots[] = { PROT_READ, PROT_READ | PROT_WRITE,
+				     PROT_WRITE, PROT_NONE };
+	size_t len = rnd() % 3 ? page_size * (1 + rnd() % 10) : rnd();
+	void *p = mmap(NULL, len, prots[rnd() % 4],
+		       rnd() % 2 ? MAP_SHARED : MAP_PRIVATE, fd,
+		       rnd() % 3 ? 0 : page_size * (rnd() % 4));
+
+	calls++;
+	if (p == MAP_FAILED) {
+		if (errno <= MAX_ERRNO)
+			errnos[errno]++;
+		return;
+	}
+	ok_calls++;
+	if (mprotect(p, len, PROT_READ | PROT_WRITE) == 0)
+		errnos[0]++;	/* counted as "writable status mapping" */
+	munmap(p, len);
+}
+
+static long pins_held(void)
+{
+	long acquired = -1, released = -1, val;
+	char name[64];
+	FILE *f;
+	int sfd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	if (sfd >= 0) {
+		if (write(sfd, "1", 1) != 1)
+			perror("stat_refresh");
+		close(sfd);
+	}
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", name, &val) == 2) {
+		if (!strcmp(name, "nr_foll_pin_acquired"))
+			acquired = val;
+		else if (!strcmp(name, "nr_foll_pin_released"))
+			released = val;
+	}
+	fclose(f);
+	return acquired - released;
+}
+
+static long vm_pinned_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 50000, i;
+	long pins_before, pins_after;
+	int fd, failed;
+
+	state = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
+	state = state * 0x9e3779b97f4a7c15ULL | 1;
+	page_size = sysconf(_SC_PAGESIZE);
+	arena = mmap(NULL, (ARENA_PAGES + 1) * page_size,
+		     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (arena == MAP_FAILED)
+		return perror("mmap"), 1;
+	guard = arena + ARENA_PAGES * page_size;
+	munmap(guard, page_size);
+	memset(arena, 1, ARENA_PAGES * page_size);
+
+	pins_before = pins_held();
+	fd = open("/dev/pmd", O_RDWR);
+	if (fd < 0)
+		return perror("/dev/pmd"), 1;
+	for (i = 0; i < n; i++) {
+		if (rnd() % 50)
+			one_call(fd);
+		else
+			one_mmap(fd);
+	}
+	close(fd);
+	pins_after = pins_held();
+
+	printf("pmd_fuzz: %ld calls (seed %s), %ld succeeded; errnos:", calls,
+	       argc > 2 ? argv[2] : "1", ok_calls);
+	for (i = 1; i <= MAX_ERRNO; i++)
+		if (errnos[i])
+			printf(" %s=%ld", strerrorname_np(i), errnos[i]);
+	printf("\n  writable status mappings: %ld (must be 0)\n", errnos[0]);
+	printf("  pins held after close %ld (before %ld), VmPin %ld kB\n",
+	       pins_after, pins_before, vm_pinned_kb());
+	failed = errnos[0] || pins_after != pins_before || vm_pinned_kb() != 0;
+	printf("pmd_fuzz: %s\n", failed ? "FAILED" : "passed");
+	return failed;
+}
