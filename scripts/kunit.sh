@@ -11,15 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 arch=${1:-um}
 [ $# -eq 0 ] || shift
 cache=$top/.cache
-tree=$("$top/scripts/linux-tree.sh")
-
-# Hook the project into drivers/misc/ (idempotent).
-"$top/scripts/link-sources.sh" "$tree/drivers/misc/pmdesc"
-grep -q '^source "drivers/misc/pmdesc/Kconfig"' "$tree/drivers/misc/Kconfig" ||
-	sed -i 's|^endmenu$|source "drivers/misc/pmdesc/Kconfig"\nendmenu|' \
-		"$tree/drivers/misc/Kconfig"
-grep -qx 'obj-y += pmdesc/' "$tree/drivers/misc/Makefile" ||
-	echo 'obj-y += pmdesc/' >> "$tree/drivers/misc/Makefile"
+tree=$("$top/scripts/hook-tree.sh")
 
 kunitdir=drivers/misc/pmdesc/kunit
 case "$arch" in
