@@ -4,8 +4,14 @@
 # kernels, boot that kernel in QEMU (TCG) on a busybox initramfs, insmod,
 # run a command, rmmod, power off. Prints the serial console.
 #
-# usage: scripts/vm-run.sh [-k 6.1|6.12] [-m MEM] [-s CPUS] [-t SECONDS]
-#                          [-f FILE]... COMMAND...
+# usage: scripts/vm-run.sh [-k 6.1|6.12|debug] [-m MEM] [-s CPUS]
+#                          [-t SECONDS] [-i] [-f FILE]... COMMAND...
+#
+# -k debug boots the debug kernel of scripts/debug-kernel.sh (KASAN,
+# lockdep, DEBUG_VM, kmemleak, fault injection) with the pmdesc.ko built in
+# its tree; kmemleak is scanned after the run and any leak fails it.
+# -i (fault injection): the stack dumps that injected failures print are
+# expected, so "Call Trace" alone does not fail the run.
 #
 # COMMAND runs in the VM's /bin/sh with the programs in /bin (those named
 # in $PMD_PROGRAMS, default "pmd_test pmd_demo") and the -f files in /. Exits non-zero when insmod fails, COMMAND
@@ -19,8 +25,10 @@ mem=1G
 cpus=2
 timeout=600
 files=
-while getopts k:m:s:t:f: opt; do
+traces='|Call Trace'
+while getopts k:m:s:t:f:i opt; do
 	case $opt in
+	i) traces= ;;
 	k) series=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	s) cpus=$OPTARG ;;
@@ -30,17 +38,25 @@ while getopts k:m:s:t:f: opt; do
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -gt 0 ] || { echo "usage: $0 [-k 6.1|6.12] [-m MEM] [-s CPUS] [-t SECONDS] [-f FILE]... COMMAND..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 [-k 6.1|6.12|debug] [-m MEM] [-s CPUS] [-t SECONDS] [-f FILE]... COMMAND..." >&2; exit 2; }
 
 cache=$top/.cache
-kdir=$("$top/scripts/kdir.sh" "$series")
-release=$(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$kdir/include/generated/utsrelease.h")
+if [ "$series" = debug ]; then
+	debug=$("$top/scripts/debug-kernel.sh")
+	release=$(cat "$debug/include/config/kernel.release")
+	vmlinuz=$debug/arch/x86/boot/bzImage
+	module=$debug/drivers/misc/pmdesc/pmdesc.ko
+else
+	kdir=$("$top/scripts/kdir.sh" "$series")
+	release=$(sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' "$kdir/include/generated/utsrelease.h")
+	images=$cache/images
+	vmlinuz=$images/$release/boot/vmlinuz-$release
+	module=$cache/build/$release/pmdesc.ko
+fi
 
 # Debian's kernel image, unpacked from its package (no /boot, no initramfs).
-images=$cache/images
-vmlinuz=$images/$release/boot/vmlinuz-$release
-mkdir -p "$images"
-(
+[ "$series" = debug ] || mkdir -p "$images"
+[ "$series" = debug ] || (
 	flock 9
 	if [ ! -f "$vmlinuz" ]; then
 		dl=$(mktemp -d "$images/dl.XXXXXX")
@@ -56,7 +72,7 @@ mkdir -p "$images"
 programs=${PMD_PROGRAMS:-pmd_test pmd_demo}
 (
 	flock 9
-	make -s -C "$top" KDIR="$kdir" >&2
+	[ "$series" = debug ] || make -s -C "$top" KDIR="$kdir" >&2
 	case " $programs " in
 	*" pmd_test "*) "$top/scripts/linux-tree.sh" > /dev/null ;;
 	esac
@@ -70,7 +86,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
 cp /bin/busybox "$root/bin/busybox"
-cp "$cache/build/$release/pmdesc.ko" "$root/"
+cp "$module" "$root/"
 for p in $programs; do
 	cp "$cache/userspace/$p" "$root/bin/"
 done
@@ -84,6 +100,7 @@ cat > "$root/init" <<'EOF'
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 echo "PMD-VM: init reached, kernel $(uname -r)"
 if insmod /pmdesc.ko; then
 	echo "PMD-VM: insmod ok"
@@ -91,6 +108,12 @@ if insmod /pmdesc.ko; then
 	sh /command
 	echo "PMD-VM: command exit $?"
 	rmmod pmdesc && echo "PMD-VM: rmmod ok"
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan > /sys/kernel/debug/kmemleak
+		echo scan > /sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak
+		echo "PMD-VM: kmemleak scanned"
+	fi
 fi
 poweroff -f
 EOF
@@ -124,7 +147,7 @@ grep -q '^PMD-VM: init reached' "$log" || fail "the VM never reached /init"
 grep -q '^PMD-VM: insmod ok' "$log" || fail "insmod pmdesc.ko"
 grep -q '^PMD-VM: command exit 0' "$log" || fail "command: $*"
 grep -q '^PMD-VM: rmmod ok' "$log" || fail "rmmod pmdesc"
-if grep -E 'WARNING:|BUG:|Oops|Call Trace|KASAN|UBSAN|kmemleak|possible circular|lockdep' "$log" >&2; then
+if grep -E "WARNING:|BUG:|Oops|KASAN:|UBSAN:|unreferenced object$traces" "$log" >&2; then
 	fail "the kernel reported a problem"
 fi
 tr -d '\r' < "$log" | sed -n '/^PMD-VM: init reached/,$p'
