@@ -9,6 +9,9 @@
 #   make demo                              the demo in the dev VM (6.12)
 #   make vm-test                           pmd_test in the dev VM, 6.1 and 6.12
 #   make bench                             pmd_bench in the dev VM (6.12)
+#   make vm-test-debug                     pmd_test on the debug kernel
+#   make stress | fuzz | faultinject       the same on the debug kernel
+#                                          (KASAN, lockdep, kmemleak, ...)
 #   make test                              everything CI runs
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -16,7 +19,8 @@ KREL := $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated
 # Objects go to a directory per kernel, never next to the sources.
 OBJDIR ?= $(CURDIR)/.cache/build/$(KREL)
 
-.PHONY: all modules kunit kunit-x86 vm-test demo bench test clean
+.PHONY: all modules kunit kunit-x86 vm-test demo bench vm-test-debug \
+	stress fuzz faultinject test clean
 
 # What the dev VM needs besides kernel headers.
 VM_DEPS := make gcc libc6-dev busybox-static cpio gzip qemu-system-x86
@@ -48,6 +52,30 @@ demo:
 bench:
 	scripts/deps.sh $(VM_DEPS) linux-headers-6.12-amd64
 	PMD_PROGRAMS=pmd_bench scripts/vm-run.sh -k 6.12 -m 3G -t 3000 pmd_bench
+
+# The debug kernel is built from linux-source-6.12 (scripts/debug-kernel.sh).
+DEBUG_DEPS := $(VM_DEPS) linux-source-6.12 bc flex bison libelf-dev libssl-dev
+STRESS_SECONDS ?= 60
+FUZZ_CALLS ?= 200000
+
+vm-test-debug:
+	scripts/deps.sh $(DEBUG_DEPS)
+	PMD_PROGRAMS=pmd_test scripts/vm-run.sh -k debug -m 2G pmd_test
+
+stress:
+	scripts/deps.sh $(DEBUG_DEPS)
+	PMD_PROGRAMS=pmd_stress scripts/vm-run.sh -k debug -m 2G -s 4 \
+		pmd_stress $(STRESS_SECONDS)
+
+fuzz:
+	scripts/deps.sh $(DEBUG_DEPS)
+	PMD_PROGRAMS=pmd_fuzz scripts/vm-run.sh -k debug -m 2G \
+		pmd_fuzz $(FUZZ_CALLS)
+
+faultinject:
+	scripts/deps.sh $(DEBUG_DEPS)
+	PMD_PROGRAMS=pmd_faultinject scripts/vm-run.sh -k debug -m 2G -i \
+		pmd_faultinject
 
 test:
 	scripts/test.sh

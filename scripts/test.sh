@@ -4,8 +4,9 @@
 # as root), builds pmdesc.ko warning-free (W=1, sparse) against Debian's 6.1
 # and 6.12 headers, checks style (checkpatch --strict) and kernel-doc, runs
 # the KUnit suites under ARCH=um and on an x86_64 debug kernel in QEMU, then
-# the ioctl tests in the dev VM on both Debian kernels and a short run of
-# the benchmark (figures only, no timing assertions).
+# the ioctl tests in the dev VM on both Debian kernels, the tests, stress,
+# fuzzer and fault injection on a debug kernel, and a short run of the
+# benchmark (figures only, no timing assertions).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -64,6 +65,16 @@ for series in 6.1 6.12; do
 	rc=0
 	scripts/vm-run.sh -k "$series" pmd_test || rc=$?
 	result "$rc" "pmd_test in the dev VM on Debian's $series kernel"
+done
+
+# On the debug kernel: the tests, then bounded stress, fuzzing and fault
+# injection; any kernel report or kmemleak leak fails the step.
+for target in vm-test-debug "stress STRESS_SECONDS=20" "fuzz FUZZ_CALLS=20000" \
+	faultinject; do
+	rc=0
+	# shellcheck disable=SC2086
+	make $target || rc=$?
+	result "$rc" "make $target (debug kernel: KASAN, lockdep, kmemleak)"
 done
 
 rc=0
