@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <pthread.h>
 #include <sched.h>
@@ -536,8 +537,116 @@ static int child_over_memlock(int fd, void *buf, size_t len)
 	madvise(buf, page_size, MADV_DONTNEED);
 	if (pmd_copy(fd, h, &c) != -ENOMEM)
 		return 17;
+	/* Nor do more files help: the charge is the user's. */
+	c = open("/dev/pmd", O_RDWR);
+	if (pmd_create(c, buf, page_size, PMD_RW, &h) != -ENOMEM)
+		return 18;
+	close(c);
 	close(fd);
-	return vm_pinned_kb() == 0 ? 0 : 18;
+	return vm_pinned_kb() == 0 ? 0 : 19;
+}
+
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, byte = 0;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cmsg;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
+
+/*
+ * In a new process of uid 65534 with RLIMIT_MEMLOCK of @limit bytes,
+ * create a descriptor of @len bytes; return 0 or the positive errno.
+ */
+static int unprivileged_create(void *buf, size_t len, size_t limit)
+{
+	int status, fd;
+	pid_t pid = fork();
+	__u32 h;
+
+	if (!pid) {
+		fd = open("/dev/pmd", O_RDWR);
+		if (fd < 0 || drop_privileges(limit))
+			_exit(255);
+		_exit(-pmd_create(fd, buf, len, PMD_RW, &h));
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 255;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * An unprivileged owner creates a descriptor, passes its file over
+ * SCM_RIGHTS to another process and exits. The receiver gets -EPERM; the
+ * descriptor stays pinned and charged to the owner's user while the file is
+ * held, and both go with the receiver's close.
+ */
+static int child_owner_exits(int unused, void *buf, size_t len)
+{
+	long pins = pins_held();
+	struct pmd_info info;
+	int sv[2], status, fd;
+	pid_t owner;
+	__u32 h;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+		return 10;
+	owner = fork();
+	if (!owner) {
+		fd = open("/dev/pmd", O_RDWR);
+		if (fd < 0 || drop_privileges(len) ||
+		    pmd_create(fd, buf, len, PMD_RW, &h) || send_fd(sv[0], fd))
+			_exit(1);
+		_exit(0);
+	}
+	fd = recv_fd(sv[1]);
+	if (waitpid(owner, &status, 0) != owner || status || fd < 0)
+		return 11;
+	if (pmd_info(fd, 1, &info) != -EPERM)
+		return 12;
+	if (pins_held() - pins != (long)(len / page_size))
+		return 13;
+	if (unprivileged_create(buf, page_size, len) != ENOMEM)
+		return 14;
+	close(fd);
+	if (pins_held() != pins)
+		return 15;
+	return unprivileged_create(buf, len, len) ? 16 : 0;
+}
+
+TEST_F(pmd, owner_exit_and_scm_rights)
+{
+	ASSERT_EQ(0, in_child(child_owner_exits, self->fd, self->buf,
+			      2 * page_size));
 }
 
 /* Without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds the pins: -ENOMEM. */
