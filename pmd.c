@@ -91,8 +91,8 @@ static void pmdesc_free(struct pmdesc *d)
 }
 
 /*
- * Allocate a descriptor over validated ranges: nothing pinned, nothing
- * charged yet.
+ * Allocate a descriptor over validated ranges: no page array yet, nothing
+ * pinned, nothing charged.
  */
 static struct pmdesc *pmdesc_alloc(struct mm_struct *mm,
 				   const struct pmd_range *ranges,
@@ -120,11 +120,7 @@ static struct pmdesc *pmdesc_alloc(struct mm_struct *mm,
 		return ERR_PTR(-ENOMEM);
 	d->ranges = kmemdup(ranges, nr_ranges * sizeof(*ranges),
 			    GFP_KERNEL_ACCOUNT);
-	d->pages = kvmalloc_array(nr_pages, sizeof(*d->pages),
-				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!d->ranges || !d->pages) {
-		kvfree(d->pages);
-		kfree(d->ranges);
+	if (!d->ranges) {
 		kfree(d);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -319,9 +315,16 @@ static struct pmdesc *pmdesc_create(struct mm_struct *mm,
 	d = pmdesc_alloc(mm, ranges, nr_ranges, flags);
 	if (IS_ERR(d))
 		return d;
+	/* The limit first: no large array for pins that would be refused. */
 	ret = pmdesc_charge(d, user);
 	if (ret)
 		goto err_free;
+	d->pages = kvmalloc_array(d->nr_pages, sizeof(*d->pages),
+				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!d->pages) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
 	if (!mmget_not_zero(mm)) {
 		ret = -ESRCH;
 		goto err_uncharge;
