@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../uapi/pmd.h"
+#include "pmd_util.h"
 
 #define PMD_RW (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES)
 #define NPAGES 8
@@ -123,40 +124,6 @@ static void release(__u32 handle)
 
 	if (pmd_ioctl(PMD_IOC_RELEASE, &r))
 		die("RELEASE");
-}
-
-static long pins_held(void)
-{
-	long acquired = -1, released = -1, val;
-	char name[64];
-	FILE *f;
-
-	sysfs_write("/proc/sys/vm/stat_refresh", "1");
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		die("/proc/vmstat");
-	while (fscanf(f, "%63s %ld", name, &val) == 2) {
-		if (!strcmp(name, "nr_foll_pin_acquired"))
-			acquired = val;
-		else if (!strcmp(name, "nr_foll_pin_released"))
-			released = val;
-	}
-	fclose(f);
-	return acquired - released;
-}
-
-static long vm_pinned_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
 }
 
 enum scenario { S_OPEN, S_CREATE, S_COPY_FRESH, S_COPY_SPURIOUS, S_INFO,

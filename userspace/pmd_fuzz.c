@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../uapi/pmd.h"
+#include "pmd_util.h"
 
 #define ARENA_PAGES 16
 #define MAX_HANDLES 64
@@ -200,45 +201,6 @@ static void one_mmap(int fd)
 	if (mprotect(p, len, PROT_READ | PROT_WRITE) == 0)
 		errnos[0]++;	/* counted as "writable status mapping" */
 	munmap(p, len);
-}
-
-static long pins_held(void)
-{
-	long acquired = -1, released = -1, val;
-	char name[64];
-	FILE *f;
-	int sfd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
-
-	if (sfd >= 0) {
-		if (write(sfd, "1", 1) != 1)
-			perror("stat_refresh");
-		close(sfd);
-	}
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", name, &val) == 2) {
-		if (!strcmp(name, "nr_foll_pin_acquired"))
-			acquired = val;
-		else if (!strcmp(name, "nr_foll_pin_released"))
-			released = val;
-	}
-	fclose(f);
-	return acquired - released;
-}
-
-static long vm_pinned_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
 }
 
 int main(int argc, char **argv)

@@ -25,6 +25,7 @@
 
 #include "kselftest_harness.h"
 #include "../uapi/pmd.h"
+#include "pmd_util.h"
 
 #define PMD_RW (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES)
 #define NPAGES 4
@@ -122,49 +123,6 @@ static void fill(void *buf, size_t len, unsigned char seed)
 
 	for (i = 0; i < len; i++)
 		p[i] = seed + i * 7;
-}
-
-/* Pages pinned system-wide right now, exact (per-CPU counters folded). */
-static long pins_held(void)
-{
-	long acquired = -1, released = -1, val;
-	char name[64];
-	FILE *f;
-	int fd;
-
-	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, "1", 1) != 1)
-			perror("stat_refresh");
-		close(fd);
-	}
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", name, &val) == 2) {
-		if (!strcmp(name, "nr_foll_pin_acquired"))
-			acquired = val;
-		else if (!strcmp(name, "nr_foll_pin_released"))
-			released = val;
-	}
-	fclose(f);
-	return acquired < 0 || released < 0 ? -1 : acquired - released;
-}
-
-/* This process's mm->pinned_vm in kB, from VmPin in /proc/self/status. */
-static long vm_pinned_kb(void)
-{
-	char line[128];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPin: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 /* Run @fn in a child process; return its exit status (0 for success). */
