@@ -376,10 +376,12 @@ struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 EXPORT_SYMBOL_GPL(pmdesc_create_user);
 
 /*
- * Pages compared per hmm_range_fault() call, at most: 32 MiB of memory,
- * 64 KiB of PFNs. Fewer calls matter most over huge pages, whose walk is
- * cheap.
+ * Pages compared per hmm_range_fault() call: the first batch is small, so
+ * that a change near the start (the usual case: the whole buffer was
+ * replaced) is found cheaply; each next one is twice as big, up to 32 MiB
+ * of memory (64 KiB of PFNs), so that a long compare takes few calls.
  */
+#define PMDESC_COMPARE_FIRST 16UL
 #define PMDESC_COMPARE_BATCH 8192UL
 
 /*
@@ -396,6 +398,7 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 		.hmm_pfns = pfns,
 		.default_flags = HMM_PFN_REQ_FAULT,
 	};
+	unsigned long batch = PMDESC_COMPARE_FIRST;
 	unsigned long index = 0, left, n, i;
 	unsigned int r;
 	int ret;
@@ -405,7 +408,8 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 	for (r = 0; r < d->nr_ranges; r++) {
 		range.start = d->ranges[r].addr & PAGE_MASK;
 		for (left = pmdesc_range_pages(&d->ranges[r]); left; left -= n) {
-			n = min(left, PMDESC_COMPARE_BATCH);
+			n = min(left, batch);
+			batch = min(2 * batch, PMDESC_COMPARE_BATCH);
 			range.end = range.start + (n << PAGE_SHIFT);
 			ret = hmm_range_fault(&range);
 			if (ret)
