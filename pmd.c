@@ -376,13 +376,54 @@ struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 EXPORT_SYMBOL_GPL(pmdesc_create_user);
 
 /*
- * Pages compared per hmm_range_fault() call: the first batch is small, so
- * that a change near the start (the usual case: the whole buffer was
- * replaced) is found cheaply; each next one is twice as big, up to 32 MiB
- * of memory (64 KiB of PFNs), so that a long compare takes few calls.
+ * Pages compared per hmm_range_fault() call: the first batch is small and
+ * on the stack, so that a change near the start (the usual case: the whole
+ * buffer was replaced) is found without allocating; each next one is twice
+ * as big, up to PMDESC_COMPARE_BATCH, in a buffer allocated only once the
+ * first batch matched.
  */
 #define PMDESC_COMPARE_FIRST 16UL
 #define PMDESC_COMPARE_BATCH 8192UL
+
+/**
+ * struct pmdesc_pfns - the PFNs of one compare batch
+ * @pfns: @first, or an array of PMDESC_COMPARE_BATCH entries
+ * @max: entries in @pfns
+ * @first: the first batch
+ */
+struct pmdesc_pfns {
+	unsigned long *pfns;
+	unsigned long max;
+	unsigned long first[PMDESC_COMPARE_FIRST];
+};
+
+static void pmdesc_pfns_init(struct pmdesc_pfns *p)
+{
+	p->pfns = p->first;
+	p->max = ARRAY_SIZE(p->first);
+}
+
+/* Room for batches of up to @n pages. */
+static int pmdesc_pfns_grow(struct pmdesc_pfns *p, unsigned long n)
+{
+	unsigned long *pfns;
+
+	if (n <= p->max)
+		return 0;
+	n = PMDESC_COMPARE_BATCH;
+	pfns = kvmalloc_array(n, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	p->pfns = pfns;
+	p->max = n;
+	return 0;
+}
+
+static void pmdesc_pfns_free(struct pmdesc_pfns *p)
+{
+	if (p->pfns != p->first)
+		kvfree(p->pfns);
+}
 
 /*
  * Compare the mapping with @d's recorded pages under notifier sequence @seq,
@@ -390,12 +431,11 @@ EXPORT_SYMBOL_GPL(pmdesc_create_user);
  * -EBUSY when an invalidation raced with the walk.
  */
 static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
-				 unsigned long *pfns)
+				 struct pmdesc_pfns *p)
 {
 	struct hmm_range range = {
 		.notifier = &d->notifier,
 		.notifier_seq = seq,
-		.hmm_pfns = pfns,
 		.default_flags = HMM_PFN_REQ_FAULT,
 	};
 	unsigned long batch = PMDESC_COMPARE_FIRST;
@@ -409,13 +449,17 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 		range.start = d->ranges[r].addr & PAGE_MASK;
 		for (left = pmdesc_range_pages(&d->ranges[r]); left; left -= n) {
 			n = min(left, batch);
+			ret = pmdesc_pfns_grow(p, n);
+			if (ret)
+				return ret;
 			batch = min(2 * batch, PMDESC_COMPARE_BATCH);
+			range.hmm_pfns = p->pfns;
 			range.end = range.start + (n << PAGE_SHIFT);
 			ret = hmm_range_fault(&range);
 			if (ret)
 				return ret == -EPERM ? -EFAULT : ret;
 			for (i = 0; i < n; i++, index++)
-				if (hmm_pfn_to_page(pfns[i]) != d->pages[index])
+				if (hmm_pfn_to_page(p->pfns[i]) != d->pages[index])
 					return 0;
 			range.start = range.end;
 		}
@@ -433,26 +477,23 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
  */
 static int pmdesc_compare(struct pmdesc *d)
 {
-	unsigned long *pfns;
+	struct pmdesc_pfns pfns;
 	unsigned long seq;
 	int ret;
 
-	pfns = kvmalloc_array(min(d->nr_pages, PMDESC_COMPARE_BATCH),
-			      sizeof(*pfns), GFP_KERNEL);
-	if (!pfns)
-		return -ENOMEM;
+	pmdesc_pfns_init(&pfns);
 	do {
 		seq = mmu_interval_read_begin(&d->notifier);
 		ret = mmap_read_lock_killable(d->mm);
 		if (ret)
 			break;
-		ret = pmdesc_compare_locked(d, seq, pfns);
+		ret = pmdesc_compare_locked(d, seq, &pfns);
 		mmap_read_unlock(d->mm);
 	} while (ret == -EBUSY ||
 		 (ret == 1 && mmu_interval_read_retry(&d->notifier, seq)));
 	if (ret == 1)
 		WRITE_ONCE(d->seq, seq);
-	kvfree(pfns);
+	pmdesc_pfns_free(&pfns);
 	return ret;
 }
 
