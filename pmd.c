@@ -8,6 +8,10 @@
  * those pages. Because a recorded page stays pinned, it cannot be freed and
  * reused at the same address, so comparing page identity is an ABA-safe way
  * to tell whether the ranges are still backed by the same memory.
+ *
+ * Descriptors of kernel memory (lowmem or vmalloc) and of physical memory
+ * share the accessors; they pin nothing, charge nothing and cannot be
+ * copied: their memory belongs to the caller.
  */
 #include <linux/atomic.h>
 #include <linux/capability.h>
@@ -20,12 +24,15 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/memory_hotplug.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 
 #include "pmd.h"
 
@@ -33,15 +40,17 @@
  * struct pmdesc - a persistent memory descriptor
  * @kref: references; the last one unpins, uncharges and frees
  * @mm: the address space of @ranges; mmgrab()ed, so the struct outlives
- *      the address space
+ *      the address space. NULL for kernel and physical descriptors
  * @user: the user charged for the pins, NULL while nothing is charged
  * @flags: PMD_F_* flags
  * @nr_ranges: entries in @ranges
- * @ranges: the byte ranges, as given at creation
+ * @ranges: the byte ranges, as given at creation: user or kernel virtual
+ *          addresses, or one physical range
  * @length: bytes in all ranges
  * @nr_pages: entries in @pages
  * @id: unique per descriptor while the module is loaded, given once built
- * @pages: the pinned page behind each page of the ranges, range after range
+ * @pages: the page behind each page of the ranges, range after range;
+ *         pinned for user descriptors
  * @notifier: persistent only: watches the span of the ranges
  * @seq: persistent only: a notifier sequence at which @pages was the
  *       mapping; while the notifier still has it, a copy returns this
@@ -71,32 +80,45 @@ static unsigned long pmdesc_range_pages(const struct pmd_range *r)
 	       PAGE_SHIFT;
 }
 
-static int pmdesc_check_range(const struct mm_struct *mm,
-			      const struct pmd_range *r)
+/* A range is not empty and ends, page aligned, at or below @limit. */
+static int pmdesc_check_range(const struct pmd_range *r, u64 limit)
 {
 	u64 end;
 
 	if (!r->len || check_add_overflow(r->addr, r->len, &end) ||
-	    end > mm->task_size)
+	    end > limit || PAGE_ALIGN(end) < end)
 		return -EINVAL;
 	return 0;
+}
+
+/* User descriptors hold an address space; the others describe memory. */
+static bool pmdesc_is_user(const struct pmdesc *d)
+{
+	return d->mm;
+}
+
+static bool pmdesc_is_persistent(const struct pmdesc *d)
+{
+	return pmdesc_is_user(d) && (d->flags & PMD_F_PERSISTENT);
 }
 
 static void pmdesc_free(struct pmdesc *d)
 {
 	kvfree(d->pages);
 	kfree(d->ranges);
-	mmdrop(d->mm);
+	if (pmdesc_is_user(d))
+		mmdrop(d->mm);
 	kfree(d);
 }
 
 /*
- * Allocate a descriptor over validated ranges: no page array yet, nothing
- * pinned, nothing charged.
+ * Allocate a descriptor over @ranges, which must end at or below @limit: no
+ * page array yet, nothing pinned, nothing charged. @mm, when not NULL, is
+ * mmgrab()ed.
  */
 static struct pmdesc *pmdesc_alloc(struct mm_struct *mm,
 				   const struct pmd_range *ranges,
-				   unsigned int nr_ranges, u32 flags)
+				   unsigned int nr_ranges, u32 flags, u64 limit)
 {
 	unsigned long nr_pages = 0;
 	size_t length = 0;
@@ -104,11 +126,11 @@ static struct pmdesc *pmdesc_alloc(struct mm_struct *mm,
 	unsigned int i;
 	int ret;
 
-	if (!mm || !ranges || !nr_ranges || nr_ranges > PMD_MAX_RANGES ||
+	if (!ranges || !nr_ranges || nr_ranges > PMD_MAX_RANGES ||
 	    (flags & ~PMD_F_ALL))
 		return ERR_PTR(-EINVAL);
 	for (i = 0; i < nr_ranges; i++) {
-		ret = pmdesc_check_range(mm, &ranges[i]);
+		ret = pmdesc_check_range(&ranges[i], limit);
 		if (ret)
 			return ERR_PTR(ret);
 		nr_pages += pmdesc_range_pages(&ranges[i]);
@@ -126,7 +148,8 @@ static struct pmdesc *pmdesc_alloc(struct mm_struct *mm,
 	}
 
 	kref_init(&d->kref);
-	mmgrab(mm);
+	if (mm)
+		mmgrab(mm);
 	d->mm = mm;
 	d->flags = flags;
 	d->nr_ranges = nr_ranges;
@@ -272,7 +295,7 @@ static int pmdesc_watch_ranges(struct pmdesc *d)
 	unsigned int i;
 	int ret;
 
-	if (!(d->flags & PMD_F_PERSISTENT))
+	if (!pmdesc_is_persistent(d))
 		return 0;
 	for (i = 0; i < d->nr_ranges; i++) {
 		start = min(start, d->ranges[i].addr & PAGE_MASK);
@@ -288,7 +311,7 @@ static int pmdesc_watch_ranges(struct pmdesc *d)
 
 static void pmdesc_unwatch_ranges(struct pmdesc *d)
 {
-	if (d->flags & PMD_F_PERSISTENT)
+	if (pmdesc_is_persistent(d))
 		mmu_interval_notifier_remove(&d->notifier);
 }
 
@@ -296,10 +319,12 @@ static void pmdesc_release(struct kref *kref)
 {
 	struct pmdesc *d = container_of(kref, struct pmdesc, kref);
 
-	pmdesc_unwatch_ranges(d);
-	pmdesc_uncharge(d);
-	unpin_user_pages_dirty_lock(d->pages, d->nr_pages,
-				    d->flags & PMD_F_DEVICE_WRITES);
+	if (pmdesc_is_user(d)) {
+		pmdesc_unwatch_ranges(d);
+		pmdesc_uncharge(d);
+		unpin_user_pages_dirty_lock(d->pages, d->nr_pages,
+					    d->flags & PMD_F_DEVICE_WRITES);
+	}
 	pmdesc_free(d);
 }
 
@@ -312,7 +337,9 @@ static struct pmdesc *pmdesc_create(struct mm_struct *mm,
 	struct pmdesc *d;
 	int ret;
 
-	d = pmdesc_alloc(mm, ranges, nr_ranges, flags);
+	if (!mm)
+		return ERR_PTR(-EINVAL);
+	d = pmdesc_alloc(mm, ranges, nr_ranges, flags, mm->task_size);
 	if (IS_ERR(d))
 		return d;
 	/* The limit first: no large array for pins that would be refused. */
@@ -374,6 +401,106 @@ struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 	return pmdesc_create(mm, ranges, nr_ranges, flags, current_user());
 }
 EXPORT_SYMBOL_GPL(pmdesc_create_user);
+
+/* The page at kernel virtual address @addr: lowmem or vmalloc. */
+static struct page *pmdesc_kernel_page(u64 addr)
+{
+	const void *p = (const void *)(unsigned long)addr;
+
+	if (is_vmalloc_addr(p))
+		return vmalloc_to_page(p);
+	if (virt_addr_valid(p))
+		return virt_to_page(p);
+	return NULL;
+}
+
+/* The page at physical address @pa, if it is online memory. */
+static struct page *pmdesc_phys_page(u64 pa)
+{
+	return pfn_to_online_page(PHYS_PFN(pa));
+}
+
+/*
+ * Build a descriptor of one range of memory that the caller owns: record
+ * the page that @page_at() gives for the address of each page of the
+ * range; -EINVAL if it gives NULL for any.
+ */
+static struct pmdesc *pmdesc_create_owned(u64 addr, u64 len, u32 flags,
+					  struct page *(*page_at)(u64 addr))
+{
+	struct pmd_range range = { .addr = addr, .len = len };
+	u64 page_addr = addr & PAGE_MASK;
+	struct pmdesc *d;
+	unsigned long i;
+	int ret;
+
+	d = pmdesc_alloc(NULL, &range, 1, flags, U64_MAX);
+	if (IS_ERR(d))
+		return d;
+	ret = -ENOMEM;
+	d->pages = kvmalloc_array(d->nr_pages, sizeof(*d->pages), GFP_KERNEL);
+	if (!d->pages)
+		goto err_free;
+	ret = -EINVAL;
+	for (i = 0; i < d->nr_pages; i++, page_addr += PAGE_SIZE) {
+		d->pages[i] = page_at(page_addr);
+		if (!d->pages[i])
+			goto err_free;
+	}
+	d->id = atomic64_inc_return(&pmdesc_last_id);
+	return d;
+
+err_free:
+	pmdesc_free(d);
+	return ERR_PTR(ret);
+}
+
+/**
+ * pmdesc_create_kernel() - describe a range of kernel memory
+ * @kaddr: first byte: a lowmem (kmalloc, page allocator) or vmalloc address
+ * @len: length in bytes, not zero
+ * @flags: %PMD_F_DEVICE_READS, %PMD_F_DEVICE_WRITES; %PMD_F_PERSISTENT is
+ *         accepted but means nothing: such a descriptor cannot be copied
+ *
+ * Records the page behind each page of the range, as IOKit's withAddress()
+ * does for the kernel task. Nothing is pinned or charged: the caller keeps
+ * the memory allocated, and vmalloc memory mapped, for as long as the
+ * descriptor lives. pmdesc_copy_persistent() rejects it with -EINVAL.
+ *
+ * Context: Process context. May sleep.
+ * Return: a descriptor holding one reference, or an ERR_PTR(): -EINVAL for
+ * bad flags, a zero or overflowing length, or an address that is neither
+ * lowmem nor vmalloc; -ENOMEM when out of memory.
+ */
+struct pmdesc *pmdesc_create_kernel(const void *kaddr, size_t len, u32 flags)
+{
+	return pmdesc_create_owned((unsigned long)kaddr, len, flags,
+				   pmdesc_kernel_page);
+}
+EXPORT_SYMBOL_GPL(pmdesc_create_kernel);
+
+/**
+ * pmdesc_create_phys() - describe a range of physical memory
+ * @pa: first byte's physical address
+ * @len: length in bytes, not zero
+ * @flags: as for pmdesc_create_kernel()
+ *
+ * Records the page of each page frame of the range, as IOKit's
+ * withPhysicalAddress() does. The range must be online memory with struct
+ * pages (not MMIO). Nothing is pinned or charged: the caller keeps the
+ * memory allocated for as long as the descriptor lives.
+ * pmdesc_copy_persistent() rejects it with -EINVAL.
+ *
+ * Context: Process context. May sleep.
+ * Return: a descriptor holding one reference, or an ERR_PTR(): -EINVAL for
+ * bad flags, a zero or overflowing length, or a page frame that is not
+ * online memory; -ENOMEM when out of memory.
+ */
+struct pmdesc *pmdesc_create_phys(phys_addr_t pa, size_t len, u32 flags)
+{
+	return pmdesc_create_owned(pa, len, flags, pmdesc_phys_page);
+}
+EXPORT_SYMBOL_GPL(pmdesc_create_phys);
 
 /*
  * Pages compared per hmm_range_fault() call: the first batch is small and
@@ -515,7 +642,8 @@ static int pmdesc_compare(struct pmdesc *d)
  * Context: Process context; may take the mmap lock of @orig's address
  * space for reading. May sleep.
  * Return: @orig or a new descriptor, each with one reference for the caller,
- * or an ERR_PTR(): -EINVAL for a bad original (NULL or not persistent);
+ * or an ERR_PTR(): -EINVAL for a bad original (NULL, a kernel or physical
+ * descriptor, or not persistent);
  * -EFAULT when a page can no longer be pinned (e.g. unmapped); -ENOMEM when
  * out of memory or over RLIMIT_MEMLOCK; -ESRCH when the address space is
  * gone; -EINTR when killed while waiting for the mmap lock.
@@ -524,7 +652,7 @@ struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig)
 {
 	int ret;
 
-	if (!orig || !(orig->flags & PMD_F_PERSISTENT))
+	if (!orig || !pmdesc_is_persistent(orig))
 		return ERR_PTR(-EINVAL);
 	if (!mmu_interval_check_retry(&orig->notifier, READ_ONCE(orig->seq)))
 		return pmdesc_get(orig);
@@ -544,7 +672,7 @@ EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
 
 /**
  * pmdesc_watch() - count the events that may change a descriptor's backing
- * @d: a descriptor created with %PMD_F_PERSISTENT
+ * @d: a user descriptor created with %PMD_F_PERSISTENT
  * @counter: incremented on every invalidation of @d's ranges from now on;
  *           NULL to stop. Must stay valid until @d is released or the
  *           counter is replaced.
@@ -556,11 +684,11 @@ EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
  * never hides a change.
  *
  * Context: Any context.
- * Return: 0, or -EINVAL when @d is not persistent.
+ * Return: 0, or -EINVAL when @d is not a persistent user descriptor.
  */
 int pmdesc_watch(struct pmdesc *d, atomic64_t *counter)
 {
-	if (!(d->flags & PMD_F_PERSISTENT))
+	if (!pmdesc_is_persistent(d))
 		return -EINVAL;
 	WRITE_ONCE(d->watch, counter);
 	/* Pairs with the barrier in pmdesc_invalidate(). */
@@ -682,6 +810,90 @@ struct page *pmdesc_page(const struct pmdesc *d, unsigned long index)
 }
 EXPORT_SYMBOL_GPL(pmdesc_page);
 
+/**
+ * struct pmdesc_cursor - a position in a descriptor's bytes
+ * @r: the range the position is in
+ * @first: the index in the page array of @r's first page
+ * @offset: the byte offset within @r
+ * @left: bytes from the position to the end of the descriptor
+ */
+struct pmdesc_cursor {
+	const struct pmd_range *r;
+	unsigned long first;
+	u64 offset;
+	size_t left;
+};
+
+/* Put @c at byte @offset of @d, which must be below pmdesc_length(@d). */
+static void pmdesc_cursor_seek(const struct pmdesc *d,
+			       struct pmdesc_cursor *c, size_t offset)
+{
+	c->r = d->ranges;
+	c->first = 0;
+	c->left = d->length - offset;
+	while (offset >= c->r->len) {
+		offset -= c->r->len;
+		c->first += pmdesc_range_pages(c->r);
+		c->r++;
+	}
+	c->offset = offset;
+}
+
+/*
+ * The bytes at @c that lie within one page, at most @max of them: return
+ * their page, their offset in it in *@page_offset and their count in *@len;
+ * move @c past them. @c must not be at the end.
+ */
+static struct page *pmdesc_cursor_next(const struct pmdesc *d,
+				       struct pmdesc_cursor *c, size_t max,
+				       size_t *page_offset, size_t *len)
+{
+	u64 va = c->r->addr + c->offset;
+	struct page *page;
+
+	page = d->pages[c->first + (va >> PAGE_SHIFT) -
+			(c->r->addr >> PAGE_SHIFT)];
+	*page_offset = offset_in_page(va);
+	*len = min3(max, PAGE_SIZE - *page_offset,
+		    (size_t)(c->r->len - c->offset));
+	c->offset += *len;
+	c->left -= *len;
+	if (c->offset == c->r->len && c->left) {
+		c->first += pmdesc_range_pages(c->r);
+		c->offset = 0;
+		c->r++;
+	}
+	return page;
+}
+
+/*
+ * The physically contiguous bytes at @c, at most @max of them: return the
+ * page of their first byte, its offset in *@page_offset and their count in
+ * *@len; move @c past them. @c must not be at the end.
+ */
+static struct page *pmdesc_cursor_next_run(const struct pmdesc *d,
+					   struct pmdesc_cursor *c, size_t max,
+					   size_t *page_offset, size_t *len)
+{
+	struct page *first, *page;
+	struct pmdesc_cursor next;
+	size_t offset, n;
+	phys_addr_t end;
+
+	first = pmdesc_cursor_next(d, c, max, page_offset, len);
+	end = page_to_phys(first) + *page_offset + *len;
+	while (c->left && *len < max) {
+		next = *c;
+		page = pmdesc_cursor_next(d, &next, max - *len, &offset, &n);
+		if (page_to_phys(page) + offset != end)
+			break;
+		*c = next;
+		*len += n;
+		end += n;
+	}
+	return first;
+}
+
 typedef void (*pmdesc_chunk_fn)(struct page *page, size_t page_offset,
 				size_t len, size_t done, void *priv);
 
@@ -692,34 +904,18 @@ typedef void (*pmdesc_chunk_fn)(struct page *page, size_t page_offset,
 static int pmdesc_walk_bytes(const struct pmdesc *d, size_t offset,
 			     size_t len, pmdesc_chunk_fn fn, void *priv)
 {
-	const struct pmd_range *r = d->ranges;
-	unsigned long first = 0;
-	size_t done = 0;
+	struct pmdesc_cursor c;
+	size_t done, page_offset, n;
+	struct page *page;
 
 	if (offset > d->length || len > d->length - offset)
 		return -EINVAL;
 	if (!len)
 		return 0;
-	while (offset >= r->len) {
-		offset -= r->len;
-		first += pmdesc_range_pages(r);
-		r++;
-	}
-	while (done < len) {
-		u64 va = r->addr + offset;
-		unsigned long index = first + (va >> PAGE_SHIFT) -
-				      (r->addr >> PAGE_SHIFT);
-		size_t n = min3(len - done, PAGE_SIZE - offset_in_page(va),
-				(size_t)(r->len - offset));
-
-		fn(d->pages[index], offset_in_page(va), n, done, priv);
-		done += n;
-		offset += n;
-		if (offset == r->len && done < len) {
-			first += pmdesc_range_pages(r);
-			offset = 0;
-			r++;
-		}
+	pmdesc_cursor_seek(d, &c, offset);
+	for (done = 0; done < len; done += n) {
+		page = pmdesc_cursor_next(d, &c, len - done, &page_offset, &n);
+		fn(page, page_offset, n, done, priv);
 	}
 	return 0;
 }
@@ -778,6 +974,92 @@ int pmdesc_write_bytes(const struct pmdesc *d, size_t offset, const void *buf,
 				     (void *)buf);
 }
 EXPORT_SYMBOL_GPL(pmdesc_write_bytes);
+
+/**
+ * pmdesc_phys_segment() - a physically contiguous run of a descriptor
+ * @d: the descriptor
+ * @offset: byte offset into the descriptor (its ranges end to end)
+ * @len: out: the length of the run, 0 when @offset is not in @d
+ *
+ * Like IOKit's getPhysicalSegment(): the run starts at @offset and goes on
+ * for as long as the recorded pages are physically contiguous, across page
+ * and range boundaries. For a user descriptor this is the memory it
+ * pinned, not whatever the ranges map now.
+ *
+ * Context: Any context.
+ * Return: the physical address of byte @offset, or 0 when it is not in @d.
+ */
+phys_addr_t pmdesc_phys_segment(const struct pmdesc *d, size_t offset,
+				size_t *len)
+{
+	struct pmdesc_cursor c;
+	size_t page_offset;
+	struct page *page;
+
+	*len = 0;
+	if (offset >= d->length)
+		return 0;
+	pmdesc_cursor_seek(d, &c, offset);
+	page = pmdesc_cursor_next_run(d, &c, SIZE_MAX, &page_offset, len);
+	return page_to_phys(page) + page_offset;
+}
+EXPORT_SYMBOL_GPL(pmdesc_phys_segment);
+
+/* Physically contiguous runs of @d of at most @max_segment bytes. */
+static unsigned int pmdesc_count_runs(const struct pmdesc *d,
+				      size_t max_segment)
+{
+	struct pmdesc_cursor c;
+	size_t offset, len;
+	unsigned int n = 0;
+
+	for (pmdesc_cursor_seek(d, &c, 0); c.left; n++)
+		pmdesc_cursor_next_run(d, &c, max_segment, &offset, &len);
+	return n;
+}
+
+/**
+ * pmdesc_sg_table() - a scatterlist of a descriptor's memory, for DMA
+ * @d: the descriptor
+ * @sgt: the table to fill; the caller frees it with sg_free_table()
+ * @max_segment: the largest segment the device takes, e.g.
+ *               dma_get_max_seg_size(); at least PAGE_SIZE, rounded down
+ *               to a multiple of it
+ * @gfp: how to allocate the table
+ *
+ * One entry per physically contiguous run of the recorded pages (a
+ * transparent huge page gives one of its size), split where a run exceeds
+ * @max_segment. Ready for dma_map_sgtable(); the pages stay valid for as
+ * long as the caller holds its reference on @d.
+ *
+ * Context: Any context that may allocate with @gfp.
+ * Return: 0; -EINVAL when @max_segment is below PAGE_SIZE; -ENOMEM when
+ * out of memory.
+ */
+int pmdesc_sg_table(const struct pmdesc *d, struct sg_table *sgt,
+		    unsigned int max_segment, gfp_t gfp)
+{
+	struct pmdesc_cursor c;
+	struct scatterlist *sg;
+	size_t offset, len;
+	struct page *page;
+	unsigned int i;
+	int ret;
+
+	if (max_segment < PAGE_SIZE)
+		return -EINVAL;
+	max_segment = ALIGN_DOWN(max_segment, PAGE_SIZE);
+	ret = sg_alloc_table(sgt, pmdesc_count_runs(d, max_segment), gfp);
+	if (ret)
+		return ret;
+	pmdesc_cursor_seek(d, &c, 0);
+	for_each_sgtable_sg(sgt, sg, i) {
+		page = pmdesc_cursor_next_run(d, &c, max_segment, &offset, &len);
+		sg_set_page(sg, page, len, offset);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pmdesc_sg_table);
 
 MODULE_DESCRIPTION("Persistent memory descriptors over pinned user memory");
 MODULE_LICENSE("GPL");

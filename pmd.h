@@ -7,6 +7,9 @@
  * ranges are still backed by those very pages: if so it returns the same
  * descriptor with one more reference, otherwise a new descriptor over the
  * pages that back the ranges now.
+ *
+ * Descriptors of kernel and physical memory share the accessors, and give
+ * drivers physically contiguous segments and scatterlists for DMA.
  */
 #ifndef _PMDESC_H
 #define _PMDESC_H
@@ -18,10 +21,13 @@
 struct mm_struct;
 struct page;
 struct pmdesc;
+struct sg_table;
 
 struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 				  const struct pmd_range *ranges,
 				  unsigned int nr_ranges, u32 flags);
+struct pmdesc *pmdesc_create_kernel(const void *kaddr, size_t len, u32 flags);
+struct pmdesc *pmdesc_create_phys(phys_addr_t pa, size_t len, u32 flags);
 struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig);
 struct pmdesc *pmdesc_get(struct pmdesc *d);
 void pmdesc_put(struct pmdesc *d);
@@ -38,5 +44,10 @@ int pmdesc_read_bytes(const struct pmdesc *d, size_t offset, void *buf,
 		      size_t len);
 int pmdesc_write_bytes(const struct pmdesc *d, size_t offset, const void *buf,
 		       size_t len);
+
+phys_addr_t pmdesc_phys_segment(const struct pmdesc *d, size_t offset,
+				size_t *len);
+int pmdesc_sg_table(const struct pmdesc *d, struct sg_table *sgt,
+		    unsigned int max_segment, gfp_t gfp);
 
 #endif /* _PMDESC_H */

@@ -7,9 +7,11 @@
  * the system holds exactly as many FOLL_PIN pins and as much locked memory
  * as before it started.
  */
+#include <kunit/device.h>
 #include <kunit/resource.h>
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/dma-mapping.h>
 #include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/falloc.h>
@@ -18,12 +20,14 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/scatterlist.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/vmstat.h>
 
 #include "../pmd.h"
@@ -38,6 +42,9 @@ struct pmdesc_test_baseline {
 
 KUNIT_DEFINE_ACTION_WRAPPER(pmdesc_put_action, pmdesc_put, struct pmdesc *);
 KUNIT_DEFINE_ACTION_WRAPPER(fput_action, fput, struct file *);
+KUNIT_DEFINE_ACTION_WRAPPER(vfree_action, vfree, const void *);
+KUNIT_DEFINE_ACTION_WRAPPER(sg_free_table_action, sg_free_table,
+			    struct sg_table *);
 
 /* A node statistic, exact: the global counter plus every unfolded diff. */
 static long node_stat_exact(enum node_stat_item item)
@@ -129,17 +136,21 @@ static unsigned long map_anon(struct kunit *test, unsigned long npages)
 	return uaddr;
 }
 
-static struct pmdesc *create_ranges(struct kunit *test,
-				    const struct pmd_range *ranges,
-				    unsigned int nr_ranges, u32 flags)
+/* Assert that @d is a descriptor, and put it when the test ends. */
+static struct pmdesc *hold(struct kunit *test, struct pmdesc *d)
 {
-	struct pmdesc *d;
-
-	d = pmdesc_create_user(current->mm, ranges, nr_ranges, flags);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, d);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
 							d), 0);
 	return d;
+}
+
+static struct pmdesc *create_ranges(struct kunit *test,
+				    const struct pmd_range *ranges,
+				    unsigned int nr_ranges, u32 flags)
+{
+	return hold(test, pmdesc_create_user(current->mm, ranges, nr_ranges,
+					     flags));
 }
 
 static struct pmdesc *create_one(struct kunit *test, unsigned long uaddr,
@@ -153,11 +164,8 @@ static struct pmdesc *create_one(struct kunit *test, unsigned long uaddr,
 static struct pmdesc *copy_expect_original(struct kunit *test,
 					   struct pmdesc *orig)
 {
-	struct pmdesc *c = pmdesc_copy_persistent(orig);
+	struct pmdesc *c = hold(test, pmdesc_copy_persistent(orig));
 
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
-							c), 0);
 	KUNIT_EXPECT_PTR_EQ(test, c, orig);
 	return c;
 }
@@ -165,11 +173,8 @@ static struct pmdesc *copy_expect_original(struct kunit *test,
 static struct pmdesc *copy_expect_fresh(struct kunit *test,
 					struct pmdesc *orig)
 {
-	struct pmdesc *c = pmdesc_copy_persistent(orig);
+	struct pmdesc *c = hold(test, pmdesc_copy_persistent(orig));
 
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
-							c), 0);
 	KUNIT_ASSERT_PTR_NE(test, c, orig);
 	KUNIT_EXPECT_NE(test, pmdesc_id(c), pmdesc_id(orig));
 	KUNIT_EXPECT_EQ(test, pmdesc_flags(c), pmdesc_flags(orig));
@@ -431,10 +436,7 @@ static void create_user_over_memlock_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->pinned_vm), 0);
 	KUNIT_EXPECT_EQ(test, pins_held(), pins);
 
-	d = create_limited(test, mm, &r, locked + 7);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, d);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
-							d), 0);
+	d = hold(test, create_limited(test, mm, &r, locked + 7));
 	KUNIT_EXPECT_PTR_EQ(test, create_limited(test, mm, &r, locked + 7),
 			    ERR_PTR(-ENOMEM));
 	KUNIT_EXPECT_EQ(test, user_locked_vm(), locked + 4);
@@ -670,10 +672,7 @@ static void copy_persistent_fresh_over_memlock_fails(struct kunit *test)
 	struct memlock_limit lim;
 	struct pmdesc *d, *c;
 
-	d = create_limited(test, current->mm, &r, locked + 2);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, d);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
-							d), 0);
+	d = hold(test, create_limited(test, current->mm, &r, locked + 2));
 	/* At the limit, the original needs no new charge. */
 	limit_memlock(test, &lim, locked + 2);
 	c = pmdesc_copy_persistent(d);
@@ -757,10 +756,7 @@ static struct pmdesc *copy_from_kthread(struct kunit *test, struct pmdesc *orig)
 	task = kthread_run(copy_in_kthread_fn, &ck, "pmdesc-kunit-copy");
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
 	wait_for_completion(&ck.done);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ck.copy);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pmdesc_put_action,
-							ck.copy), 0);
-	return ck.copy;
+	return hold(test, ck.copy);
 }
 
 /* The copy re-walks the descriptor's own mm, not the caller's. */
@@ -881,8 +877,382 @@ static struct kunit_suite pmdesc_copy_suite = {
 	.test_cases = pmdesc_copy_cases,
 };
 
+static void expect_not_copyable(struct kunit *test, struct pmdesc *d)
+{
+	atomic64_t counter = ATOMIC64_INIT(0);
+
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_copy_persistent(d), ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, pmdesc_watch(d, &counter), -EINVAL);
+}
+
+/* Fill kernel bytes with the pattern of fill_user(). */
+static void fill_kernel(u8 *buf, size_t len, u8 seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = seed + i * 7;
+}
+
+/* Expect @d's bytes to equal @len bytes at @want, and to take writes. */
+static void expect_kernel_bytes(struct kunit *test, struct pmdesc *d,
+				u8 *want, size_t len)
+{
+	static const char msg[] = "through the descriptor";
+	u8 *got = kunit_kmalloc(test, len, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	KUNIT_ASSERT_EQ(test, pmdesc_length(d), len);
+	KUNIT_ASSERT_EQ(test, pmdesc_read_bytes(d, 0, got, len), 0);
+	KUNIT_EXPECT_MEMEQ(test, got, want, len);
+	KUNIT_ASSERT_EQ(test, pmdesc_write_bytes(d, len - sizeof(msg), msg,
+						 sizeof(msg)), 0);
+	KUNIT_EXPECT_MEMEQ(test, want + len - sizeof(msg), msg, sizeof(msg));
+}
+
+/* The physical address of byte @offset of kernel buffer @buf. */
+static phys_addr_t kernel_phys(const u8 *buf, size_t offset)
+{
+	const u8 *p = buf + offset;
+	struct page *page = is_vmalloc_addr(p) ? vmalloc_to_page(p) :
+						 virt_to_page(p);
+
+	return page_to_phys(page) + offset_in_page(p);
+}
+
+/*
+ * Expect pmdesc_phys_segment() to cut @d, a descriptor of kernel buffer
+ * @buf, into maximal runs: each ends where the next byte is not at the
+ * physical address that follows.
+ */
+static void expect_kernel_segments(struct kunit *test, struct pmdesc *d,
+				   const u8 *buf)
+{
+	size_t offset, len, i;
+	phys_addr_t pa;
+
+	for (offset = 0; offset < pmdesc_length(d); offset += len) {
+		pa = pmdesc_phys_segment(d, offset, &len);
+		KUNIT_ASSERT_GT(test, len, 0);
+		KUNIT_ASSERT_LE(test, len, pmdesc_length(d) - offset);
+		for (i = 0; i < len; i += PAGE_SIZE - offset_in_page(buf + offset + i))
+			KUNIT_EXPECT_EQ(test, kernel_phys(buf, offset + i),
+					pa + i);
+		if (offset + len < pmdesc_length(d))
+			KUNIT_EXPECT_NE(test, kernel_phys(buf, offset + len),
+					pa + len);
+	}
+}
+
+/* Lowmem: the pages of the buffer, one physical segment, not copyable. */
+static void create_kernel_lowmem(struct kunit *test)
+{
+	size_t len = 3 * PAGE_SIZE - 10;
+	u8 *buf = kunit_kmalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+	long pins = pins_held();
+	struct pmdesc *d;
+	size_t seg;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	fill_kernel(buf, 3 * PAGE_SIZE, 1);
+	d = hold(test, pmdesc_create_kernel(buf + 5, len, PMDESC_RW));
+	KUNIT_EXPECT_EQ(test, pmdesc_nr_pages(d), 3);
+	KUNIT_EXPECT_EQ(test, pmdesc_nr_ranges(d), 1);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(d, 0), virt_to_page(buf));
+	KUNIT_EXPECT_EQ(test, pmdesc_phys_segment(d, 0, &seg),
+			virt_to_phys(buf + 5));
+	KUNIT_EXPECT_EQ(test, seg, len);
+	expect_kernel_bytes(test, d, buf + 5, len);
+	expect_not_copyable(test, d);
+	KUNIT_EXPECT_EQ(test, pins_held(), pins);
+}
+
+/* vmalloc: the page behind each page of the mapping, maximal segments. */
+static void create_kernel_vmalloc(struct kunit *test)
+{
+	size_t len = 16 * PAGE_SIZE;
+	struct pmdesc *d;
+	unsigned long i;
+	u8 *buf;
+
+	buf = vmalloc(len);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, vfree_action,
+							buf), 0);
+	fill_kernel(buf, len, 2);
+	d = hold(test, pmdesc_create_kernel(buf + 1, len - 1,
+					    PMD_F_DEVICE_READS |
+					    PMD_F_DEVICE_WRITES));
+	KUNIT_ASSERT_EQ(test, pmdesc_nr_pages(d), 16);
+	for (i = 0; i < 16; i++)
+		KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(d, i),
+				    vmalloc_to_page(buf + i * PAGE_SIZE));
+	expect_kernel_segments(test, d, buf + 1);
+	expect_kernel_bytes(test, d, buf + 1, len - 1);
+	expect_not_copyable(test, d);
+}
+
+static void create_kernel_rejects_bad_arguments(struct kunit *test)
+{
+	u8 *buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel(buf, 0, 0),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel(buf, SIZE_MAX, 0),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel(buf, 1, ~PMD_F_ALL),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel(NULL, PAGE_SIZE, 0),
+			    ERR_PTR(-EINVAL));
+	/* A user address is neither lowmem nor vmalloc. */
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel((void *)map_anon(test, 1),
+						       PAGE_SIZE, 0),
+			    ERR_PTR(-EINVAL));
+}
+
+static void free_pages_action(void *page)
+{
+	__free_pages(page, 2);
+}
+
+/* Four pages of the page allocator, freed when the test ends. */
+static struct page *alloc_four_pages(struct kunit *test)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, 2);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, free_pages_action,
+							page), 0);
+	return page;
+}
+
+/* A physical range: its page frames, one segment, not copyable. */
+static void create_phys_describes_page_frames(struct kunit *test)
+{
+	struct page *page = alloc_four_pages(test);
+	phys_addr_t pa = page_to_phys(page) + 10;
+	size_t len = 4 * PAGE_SIZE - 20, seg;
+	struct pmdesc *d;
+	unsigned long i;
+
+	fill_kernel(page_address(page), 4 * PAGE_SIZE, 3);
+	d = hold(test, pmdesc_create_phys(pa, len, PMDESC_RW));
+	KUNIT_ASSERT_EQ(test, pmdesc_nr_pages(d), 4);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_PTR_EQ(test, pmdesc_page(d, i), page + i);
+	KUNIT_EXPECT_EQ(test, pmdesc_phys_segment(d, 0, &seg), pa);
+	KUNIT_EXPECT_EQ(test, seg, len);
+	KUNIT_EXPECT_EQ(test, pmdesc_phys_segment(d, len - 1, &seg),
+			pa + len - 1);
+	KUNIT_EXPECT_EQ(test, seg, 1);
+	KUNIT_EXPECT_EQ(test, pmdesc_phys_segment(d, len, &seg), 0);
+	KUNIT_EXPECT_EQ(test, seg, 0);
+	expect_kernel_bytes(test, d, (u8 *)page_address(page) + 10, len);
+	expect_not_copyable(test, d);
+}
+
+static void create_phys_rejects_bad_arguments(struct kunit *test)
+{
+	phys_addr_t pa = page_to_phys(alloc_four_pages(test));
+
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(pa, 0, 0),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(pa, SIZE_MAX, 0),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(pa, 1, ~PMD_F_ALL),
+			    ERR_PTR(-EINVAL));
+	/* Far beyond the memory of any test machine. */
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys((phys_addr_t)1 << 40,
+						     PAGE_SIZE, 0),
+			    ERR_PTR(-EINVAL));
+}
+
+static struct kunit_case pmdesc_kernel_cases[] = {
+	KUNIT_CASE(create_kernel_lowmem),
+	KUNIT_CASE(create_kernel_vmalloc),
+	KUNIT_CASE(create_kernel_rejects_bad_arguments),
+	KUNIT_CASE(create_phys_describes_page_frames),
+	KUNIT_CASE(create_phys_rejects_bad_arguments),
+	{}
+};
+
+static struct kunit_suite pmdesc_kernel_suite = {
+	.name = "pmdesc_kernel",
+	.init = pmdesc_test_init,
+	.test_cases = pmdesc_kernel_cases,
+};
+
+/* Build @d's scatterlist, freed when the test ends. */
+static struct sg_table *sg_table_of(struct kunit *test, struct pmdesc *d,
+				    unsigned int max_segment)
+{
+	struct sg_table *sgt = kunit_kzalloc(test, sizeof(*sgt), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, sgt);
+	KUNIT_ASSERT_EQ(test, pmdesc_sg_table(d, sgt, max_segment, GFP_KERNEL),
+			0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							sg_free_table_action,
+							sgt), 0);
+	return sgt;
+}
+
+/*
+ * Expect @sgt to be @d cut into physically contiguous runs of at most
+ * @max_segment bytes, each as long as it may be: the same bytes in order,
+ * and a run that stops short of @max_segment is not followed by the next
+ * physical address.
+ */
+static void expect_runs(struct kunit *test, struct pmdesc *d,
+			struct sg_table *sgt, unsigned int max_segment)
+{
+	phys_addr_t end = 0;
+	struct scatterlist *sg;
+	size_t offset = 0, len;
+	unsigned int i, last = UINT_MAX;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		KUNIT_EXPECT_LE(test, sg->length, max_segment);
+		KUNIT_EXPECT_EQ(test, sg_phys(sg),
+				pmdesc_phys_segment(d, offset, &len));
+		if (last < max_segment)
+			KUNIT_EXPECT_NE(test, sg_phys(sg), end);
+		end = sg_phys(sg) + sg->length;
+		last = sg->length;
+		offset += sg->length;
+	}
+	KUNIT_EXPECT_EQ(test, offset, pmdesc_length(d));
+}
+
+/* One contiguous range: one entry, or entries of @max_segment bytes. */
+static void sg_table_coalesces_and_splits(struct kunit *test)
+{
+	struct page *page = alloc_four_pages(test);
+	size_t len = 4 * PAGE_SIZE - 20;
+	struct pmdesc *d;
+	struct sg_table *sgt, bad;
+
+	d = hold(test, pmdesc_create_phys(page_to_phys(page) + 10, len,
+					  PMD_F_DEVICE_READS));
+	sgt = sg_table_of(test, d, UINT_MAX);
+	KUNIT_ASSERT_EQ(test, sgt->orig_nents, 1);
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(sgt->sgl), page);
+	KUNIT_EXPECT_EQ(test, sgt->sgl->offset, 10);
+	KUNIT_EXPECT_EQ(test, sgt->sgl->length, len);
+
+	sgt = sg_table_of(test, d, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, sgt->orig_nents, 4);
+	expect_runs(test, d, sgt, PAGE_SIZE);
+	/* Rounded down to two pages. */
+	sgt = sg_table_of(test, d, 3 * PAGE_SIZE - 1);
+	KUNIT_EXPECT_EQ(test, sgt->orig_nents, 2);
+	expect_runs(test, d, sgt, 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, pmdesc_sg_table(d, &bad, PAGE_SIZE - 1,
+					      GFP_KERNEL), -EINVAL);
+}
+
+/* User ranges: the pinned pages, in order, in maximal runs. */
+static void sg_table_of_user_ranges(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 8);
+	struct pmd_range r[] = {
+		{ .addr = uaddr + 3 * PAGE_SIZE + 100, .len = 4 * PAGE_SIZE },
+		{ .addr = uaddr + 5, .len = 2 * PAGE_SIZE },
+	};
+	struct sg_table *sgt;
+	struct pmdesc *d;
+	size_t len;
+	u8 *want, *got;
+
+	d = create_ranges(test, r, ARRAY_SIZE(r), PMD_F_DEVICE_READS);
+	len = pmdesc_length(d);
+	sgt = sg_table_of(test, d, UINT_MAX);
+	expect_runs(test, d, sgt, UINT_MAX);
+	want = kunit_kmalloc(test, len, GFP_KERNEL);
+	got = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	KUNIT_ASSERT_EQ(test, pmdesc_read_bytes(d, 0, want, len), 0);
+	KUNIT_ASSERT_EQ(test, sg_copy_to_buffer(sgt->sgl, sgt->orig_nents, got,
+						len), len);
+	KUNIT_EXPECT_MEMEQ(test, got, want, len);
+}
+
+#if IS_ENABLED(CONFIG_HAS_DMA)
+/* The table maps for DMA as it is: one DMA segment per entry or fewer. */
+static void sg_table_maps_for_dma(struct kunit *test)
+{
+	struct page *page = alloc_four_pages(test);
+	struct device *dev;
+	struct sg_table *sgt;
+	struct pmdesc *d;
+
+	dev = kunit_device_register(test, "pmdesc-dma");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	dev->dma_mask = &dev->coherent_dma_mask;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
+			0);
+	d = hold(test, pmdesc_create_phys(page_to_phys(page), 4 * PAGE_SIZE,
+					  PMD_F_DEVICE_WRITES));
+	sgt = sg_table_of(test, d, PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, dma_map_sgtable(dev, sgt, DMA_FROM_DEVICE, 0), 0);
+	KUNIT_EXPECT_GE(test, sgt->nents, 1);
+	KUNIT_EXPECT_LE(test, sgt->nents, 4);
+	dma_unmap_sgtable(dev, sgt, DMA_FROM_DEVICE, 0);
+}
+#endif
+
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+/* Ranges over transparent huge pages: segments of a huge page each. */
+static void sg_table_thp_gives_huge_segments(struct kunit *test)
+{
+	unsigned long uaddr, huge;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	struct pmdesc *d;
+	unsigned int i;
+	size_t len;
+
+	uaddr = map_user(test, NULL, 0, 3 * HPAGE_PMD_SIZE,
+			 PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE);
+	huge = ALIGN(uaddr, HPAGE_PMD_SIZE);
+	fill_user(test, huge, 2 * HPAGE_PMD_SIZE, 4);
+	d = create_one(test, huge, 2 * HPAGE_PMD_SIZE, PMD_F_DEVICE_READS);
+	KUNIT_ASSERT_TRUE_MSG(test, folio_test_large(page_folio(pmdesc_page(d, 0))),
+			      "boot with transparent_hugepage=always");
+	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(pmdesc_phys_segment(d, 0, &len),
+					   HPAGE_PMD_SIZE));
+	KUNIT_EXPECT_GE(test, len, HPAGE_PMD_SIZE);
+	sgt = sg_table_of(test, d, HPAGE_PMD_SIZE);
+	KUNIT_EXPECT_EQ(test, sgt->orig_nents, 2);
+	for_each_sgtable_sg(sgt, sg, i) {
+		KUNIT_EXPECT_EQ(test, sg->length, HPAGE_PMD_SIZE);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(sg_phys(sg), HPAGE_PMD_SIZE));
+	}
+}
+#endif
+
+static struct kunit_case pmdesc_dma_cases[] = {
+	KUNIT_CASE(sg_table_coalesces_and_splits),
+	KUNIT_CASE(sg_table_of_user_ranges),
+#if IS_ENABLED(CONFIG_HAS_DMA)
+	KUNIT_CASE(sg_table_maps_for_dma),
+#endif
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	KUNIT_CASE(sg_table_thp_gives_huge_segments),
+#endif
+	{}
+};
+
+static struct kunit_suite pmdesc_dma_suite = {
+	.name = "pmdesc_dma",
+	.init = pmdesc_test_init,
+	.test_cases = pmdesc_dma_cases,
+};
+
 kunit_test_suites(&pmdesc_create_suite, &pmdesc_bytes_suite,
-		  &pmdesc_copy_suite);
+		  &pmdesc_copy_suite, &pmdesc_kernel_suite, &pmdesc_dma_suite);
 
 MODULE_DESCRIPTION("KUnit tests for persistent memory descriptors");
 MODULE_LICENSE("GPL");
