@@ -16,6 +16,7 @@
 #include <linux/atomic.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/highmem.h>
 #include <linux/hmm.h>
@@ -30,11 +31,16 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include <linux/scatterlist.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
 #include "pmd.h"
+#include "pmd_dev.h"
+
+#define CREATE_TRACE_POINTS
+#include "pmd_trace.h"
 
 /**
  * struct pmdesc - a persistent memory descriptor
@@ -73,6 +79,23 @@ struct pmdesc {
 };
 
 static atomic64_t pmdesc_last_id = ATOMIC64_INIT(0);
+
+/**
+ * struct pmdesc_stats - counters shown in debugfs, pmdesc/stats
+ * @live: descriptors created and not yet released
+ * @pinned: pages pinned by live user descriptors
+ * @copies: pmdesc_copy_persistent() calls by outcome
+ * @fast: copies answered by the notifier sequence alone, without a walk
+ */
+struct pmdesc_stats {
+	atomic_long_t live;
+	atomic_long_t pinned;
+	atomic_long_t copies[PMDESC_COPY_NR];
+	atomic_long_t fast;
+};
+
+static struct pmdesc_stats pmdesc_stats;
+static struct dentry *pmdesc_debugfs;
 
 static unsigned long pmdesc_range_pages(const struct pmd_range *r)
 {
@@ -319,7 +342,10 @@ static void pmdesc_release(struct kref *kref)
 {
 	struct pmdesc *d = container_of(kref, struct pmdesc, kref);
 
+	trace_pmdesc_release(d->id, d->nr_pages);
+	atomic_long_dec(&pmdesc_stats.live);
 	if (pmdesc_is_user(d)) {
+		atomic_long_sub(d->nr_pages, &pmdesc_stats.pinned);
 		pmdesc_unwatch_ranges(d);
 		pmdesc_uncharge(d);
 		unpin_user_pages_dirty_lock(d->pages, d->nr_pages,
@@ -328,11 +354,26 @@ static void pmdesc_release(struct kref *kref)
 	pmdesc_free(d);
 }
 
-/* Build a descriptor: validate, charge @user, watch the ranges, pin. */
-static struct pmdesc *pmdesc_create(struct mm_struct *mm,
-				    const struct pmd_range *ranges,
-				    unsigned int nr_ranges, u32 flags,
-				    struct user_struct *user)
+/* Count and trace the outcome of a create: @d or an ERR_PTR(). */
+static struct pmdesc *pmdesc_created(struct pmdesc *d, enum pmdesc_kind kind,
+				     u32 flags)
+{
+	if (IS_ERR(d)) {
+		trace_pmdesc_create(0, kind, flags, 0, PTR_ERR(d));
+		return d;
+	}
+	atomic_long_inc(&pmdesc_stats.live);
+	if (kind == PMDESC_KIND_USER)
+		atomic_long_add(d->nr_pages, &pmdesc_stats.pinned);
+	trace_pmdesc_create(d->id, kind, flags, d->nr_pages, 0);
+	return d;
+}
+
+/* Build a user descriptor: validate, charge @user, watch the ranges, pin. */
+static struct pmdesc *pmdesc_build_user(struct mm_struct *mm,
+					const struct pmd_range *ranges,
+					unsigned int nr_ranges, u32 flags,
+					struct user_struct *user)
 {
 	struct pmdesc *d;
 	int ret;
@@ -373,6 +414,16 @@ err_uncharge:
 err_free:
 	pmdesc_free(d);
 	return ERR_PTR(ret);
+}
+
+static struct pmdesc *pmdesc_create(struct mm_struct *mm,
+				    const struct pmd_range *ranges,
+				    unsigned int nr_ranges, u32 flags,
+				    struct user_struct *user)
+{
+	return pmdesc_created(pmdesc_build_user(mm, ranges, nr_ranges, flags,
+						user),
+			      PMDESC_KIND_USER, flags);
 }
 
 /**
@@ -474,8 +525,9 @@ err_free:
  */
 struct pmdesc *pmdesc_create_kernel(const void *kaddr, size_t len, u32 flags)
 {
-	return pmdesc_create_owned((unsigned long)kaddr, len, flags,
-				   pmdesc_kernel_page);
+	return pmdesc_created(pmdesc_create_owned((unsigned long)kaddr, len,
+						  flags, pmdesc_kernel_page),
+			      PMDESC_KIND_KERNEL, flags);
 }
 EXPORT_SYMBOL_GPL(pmdesc_create_kernel);
 
@@ -498,7 +550,9 @@ EXPORT_SYMBOL_GPL(pmdesc_create_kernel);
  */
 struct pmdesc *pmdesc_create_phys(phys_addr_t pa, size_t len, u32 flags)
 {
-	return pmdesc_create_owned(pa, len, flags, pmdesc_phys_page);
+	return pmdesc_created(pmdesc_create_owned(pa, len, flags,
+						  pmdesc_phys_page),
+			      PMDESC_KIND_PHYS, flags);
 }
 EXPORT_SYMBOL_GPL(pmdesc_create_phys);
 
@@ -624,6 +678,48 @@ static int pmdesc_compare(struct pmdesc *d)
 	return ret;
 }
 
+/* No invalidation has touched @d's ranges since its view was known current. */
+static bool pmdesc_view_is_current(struct pmdesc *d)
+{
+	return !mmu_interval_check_retry(&d->notifier, READ_ONCE(d->seq));
+}
+
+/* Compare @orig's ranges with its pages; return it, or a fresh descriptor. */
+static struct pmdesc *pmdesc_copy_slow(struct pmdesc *orig)
+{
+	int ret;
+
+	if (!mmget_not_zero(orig->mm))
+		return ERR_PTR(-ESRCH);
+	ret = pmdesc_compare(orig);
+	mmput(orig->mm);
+	if (ret < 0)
+		return ERR_PTR(ret);
+	if (ret)
+		return pmdesc_get(orig);
+	return pmdesc_create(orig->mm, orig->ranges, orig->nr_ranges,
+			     orig->flags, orig->user);
+}
+
+/* Count and trace the outcome of a copy of @orig (which may be NULL). */
+static void pmdesc_copied(const struct pmdesc *orig, const struct pmdesc *copy,
+			  bool fast)
+{
+	enum pmdesc_copy_outcome outcome;
+
+	if (IS_ERR(copy))
+		outcome = PMDESC_COPY_ERROR;
+	else if (copy == orig)
+		outcome = PMDESC_COPY_ORIGINAL;
+	else
+		outcome = PMDESC_COPY_FRESH;
+	atomic_long_inc(&pmdesc_stats.copies[outcome]);
+	if (fast)
+		atomic_long_inc(&pmdesc_stats.fast);
+	trace_pmdesc_copy(orig ? orig->id : 0, outcome, fast,
+			  IS_ERR(copy) ? 0 : copy->id, PTR_ERR_OR_ZERO(copy));
+}
+
 /**
  * pmdesc_copy_persistent() - the copy constructor of persistent descriptors
  * @orig: a descriptor created with %PMD_F_PERSISTENT; the caller holds a
@@ -650,23 +746,19 @@ static int pmdesc_compare(struct pmdesc *d)
  */
 struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig)
 {
-	int ret;
+	struct pmdesc *copy;
+	bool fast = false;
 
-	if (!orig || !pmdesc_is_persistent(orig))
-		return ERR_PTR(-EINVAL);
-	if (!mmu_interval_check_retry(&orig->notifier, READ_ONCE(orig->seq)))
-		return pmdesc_get(orig);
-
-	if (!mmget_not_zero(orig->mm))
-		return ERR_PTR(-ESRCH);
-	ret = pmdesc_compare(orig);
-	mmput(orig->mm);
-	if (ret < 0)
-		return ERR_PTR(ret);
-	if (ret)
-		return pmdesc_get(orig);
-	return pmdesc_create(orig->mm, orig->ranges, orig->nr_ranges,
-			     orig->flags, orig->user);
+	if (!orig || !pmdesc_is_persistent(orig)) {
+		copy = ERR_PTR(-EINVAL);
+	} else if (pmdesc_view_is_current(orig)) {
+		fast = true;
+		copy = pmdesc_get(orig);
+	} else {
+		copy = pmdesc_copy_slow(orig);
+	}
+	pmdesc_copied(orig, copy, fast);
+	return copy;
 }
 EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
 
@@ -1060,6 +1152,44 @@ int pmdesc_sg_table(const struct pmdesc *d, struct sg_table *sgt,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(pmdesc_sg_table);
+
+static int pmdesc_stats_show(struct seq_file *m, void *unused)
+{
+	struct pmdesc_stats *st = &pmdesc_stats;
+
+	seq_printf(m, "descriptors_live %ld\n", atomic_long_read(&st->live));
+	seq_printf(m, "pages_pinned %ld\n", atomic_long_read(&st->pinned));
+	seq_printf(m, "copies_original %ld\n",
+		   atomic_long_read(&st->copies[PMDESC_COPY_ORIGINAL]));
+	seq_printf(m, "copies_fresh %ld\n",
+		   atomic_long_read(&st->copies[PMDESC_COPY_FRESH]));
+	seq_printf(m, "copies_error %ld\n",
+		   atomic_long_read(&st->copies[PMDESC_COPY_ERROR]));
+	seq_printf(m, "copies_fast %ld\n", atomic_long_read(&st->fast));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pmdesc_stats);
+
+static int __init pmdesc_init(void)
+{
+	int ret;
+
+	pmdesc_debugfs = debugfs_create_dir("pmdesc", NULL);
+	debugfs_create_file("stats", 0444, pmdesc_debugfs, NULL,
+			    &pmdesc_stats_fops);
+	ret = pmd_dev_register();
+	if (ret)
+		debugfs_remove_recursive(pmdesc_debugfs);
+	return ret;
+}
+module_init(pmdesc_init);
+
+static void __exit pmdesc_exit(void)
+{
+	pmd_dev_unregister();
+	debugfs_remove_recursive(pmdesc_debugfs);
+}
+module_exit(pmdesc_exit);
 
 MODULE_DESCRIPTION("Persistent memory descriptors over pinned user memory");
 MODULE_LICENSE("GPL");

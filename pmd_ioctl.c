@@ -15,6 +15,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -25,6 +26,12 @@
 #include <linux/xarray.h>
 
 #include "pmd.h"
+#include "pmd_dev.h"
+
+static unsigned int max_handles = 65536;
+module_param(max_handles, uint, 0644);
+MODULE_PARM_DESC(max_handles,
+		 "Most handles one open /dev/pmd may hold (default 65536)");
 
 /**
  * struct pmd_file - one open /dev/pmd
@@ -34,11 +41,13 @@
  *           until nothing can make its creation fail
  * @status: the status area: %PMD_STATUS_WORDS words, mapped read-only
  * @status_ida: the words in use
+ * @nr_handles: handles in @handles, reserved ones included
  */
 struct pmd_file {
 	struct mm_struct *mm;
 	struct mutex lock; /* handles' refs and removal */
 	struct xarray handles;
+	atomic_t nr_handles;
 	atomic64_t *status;
 	struct ida status_ida;
 };
@@ -107,6 +116,16 @@ static void pmd_status_detach(struct pmd_file *pf, struct pmd_handle *h)
 	ida_free(&pf->status_ida, h->status_index);
 }
 
+/* Count one more handle of @pf, unless it has max_handles already. */
+static int pmd_count_handle(struct pmd_file *pf)
+{
+	if (atomic_inc_return(&pf->nr_handles) > READ_ONCE(max_handles)) {
+		atomic_dec(&pf->nr_handles);
+		return -EMFILE;
+	}
+	return 0;
+}
+
 /*
  * Give @d, and the reference the caller holds on it, a new handle: reserve
  * the handle, store it in *@handle (inside @karg), send @karg to userspace
@@ -118,9 +137,14 @@ static int pmd_publish(struct pmd_file *pf, struct pmdesc *d, u32 *handle,
 	struct pmd_handle *h;
 	int ret;
 
+	ret = pmd_count_handle(pf);
+	if (ret)
+		return ret;
 	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
-	if (!h)
-		return -ENOMEM;
+	if (!h) {
+		ret = -ENOMEM;
+		goto err_uncount;
+	}
 	ret = xa_alloc(&pf->handles, handle, NULL, xa_limit_32b,
 		       GFP_KERNEL_ACCOUNT);
 	if (ret)
@@ -139,6 +163,8 @@ err_erase:
 	xa_erase(&pf->handles, *handle);
 err_free:
 	kfree(h);
+err_uncount:
+	atomic_dec(&pf->nr_handles);
 	return ret;
 }
 
@@ -231,6 +257,7 @@ static int pmd_ioctl_release(struct pmd_file *pf, union pmd_ioctl_arg *arg,
 	d = h->desc;
 	if (!--h->refs) {
 		xa_erase(&pf->handles, arg->release.handle);
+		atomic_dec(&pf->nr_handles);
 		pmd_status_detach(pf, h);
 		kfree(h);
 	}
@@ -483,4 +510,13 @@ static struct miscdevice pmd_misc = {
 	.fops = &pmd_fops,
 	.mode = 0666,
 };
-module_misc_device(pmd_misc);
+
+int pmd_dev_register(void)
+{
+	return misc_register(&pmd_misc);
+}
+
+void pmd_dev_unregister(void)
+{
+	misc_deregister(&pmd_misc);
+}

@@ -42,7 +42,7 @@ for series in 6.1 6.12; do
 done
 
 tree=$(scripts/linux-tree.sh)
-kernel_sources="pmd.c pmd.h pmd_ioctl.c uapi/pmd.h kunit/pmd_kunit.c"
+kernel_sources="pmd.c pmd.h pmd_ioctl.c pmd_dev.h pmd_trace.h uapi/pmd.h kunit/pmd_kunit.c"
 rc=0
 out=$(perl "$tree/scripts/checkpatch.pl" --no-tree --strict --terse \
 	-f $kernel_sources 2>&1 | grep -E 'ERROR|WARNING|CHECK' || true)

@@ -101,6 +101,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 echo "PMD-VM: init reached, kernel $(uname -r)"
 if insmod /pmdesc.ko; then
 	echo "PMD-VM: insmod ok"

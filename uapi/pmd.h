@@ -77,6 +77,8 @@ struct pmd_range {
  * - EFAULT: a page that cannot be pinned (unmapped, VM_IO/VM_PFNMAP, a
  *   read-only mapping with %PMD_F_DEVICE_WRITES), or a bad user pointer.
  * - ENOMEM: out of memory, or RLIMIT_MEMLOCK exceeded.
+ * - EMFILE: CREATE or a fresh COPY would give the file more handles than
+ *   the module parameter max_handles allows (default 65536).
  * - EOVERFLOW: COPY would give a handle more than %PMD_MAX_HANDLE_REFS
  *   references.
  * - EPERM: the calling address space is not the opener's; WRITE through a

@@ -2,8 +2,10 @@
 /*
  * A walk through /dev/pmd for newcomers: create a persistent descriptor,
  * copy it while nothing changed (the original comes back), remap the buffer,
- * copy again (a fresh descriptor), and show what each one sees.
+ * copy again (a fresh descriptor), and show what each one sees. Then what
+ * the module saw: its pmdesc trace events and its debugfs counters.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "../uapi/pmd.h"
+#include "pmd_util.h"
 
 static int fd;
 
@@ -48,6 +51,19 @@ static void show(const char *name, __u32 handle)
 	       (unsigned long long)info.nr_pages, info.refs, text);
 }
 
+/* The event lines of a trace buffer, without its header and task columns. */
+static void print_trace_events(const char *text)
+{
+	const char *line, *event, *end;
+
+	for (line = text; *line; line = *end ? end + 1 : end) {
+		end = strchrnul(line, '\n');
+		event = strstr(line, " pmdesc_");
+		if (*line != '#' && event && event < end)
+			printf("     %.*s\n", (int)(end - event - 1), event + 1);
+	}
+}
+
 static __u32 copy(__u32 handle)
 {
 	struct pmd_copy c = { .size = sizeof(c), .handle = handle };
@@ -70,15 +86,42 @@ static void release(__u32 handle)
 		die("RELEASE");
 }
 
+/* The trace events the demo caused, and the module's counters. */
+static void show_observability(int tracing)
+{
+	struct pmd_stats st;
+	char *text;
+
+	if (!tracing) {
+		printf("   (no tracefs: no trace events to show)\n");
+	} else if ((text = pmd_trace_read())) {
+		printf("   trace events (%s/trace):\n", PMD_TRACING);
+		print_trace_events(text);
+		free(text);
+	}
+	pmd_trace_set(0);
+	if (pmd_stats_read(&st)) {
+		printf("   (no %s)\n", PMD_STATS_PATH);
+		return;
+	}
+	printf("   counters (%s):\n", PMD_STATS_PATH);
+	printf("     descriptors_live %ld, pages_pinned %ld\n", st.live,
+	       st.pinned);
+	printf("     copies: original %ld (fast path %ld), fresh %ld, error %ld\n",
+	       st.original, st.fast, st.fresh, st.error);
+}
+
 int main(void)
 {
 	size_t len = 2 * sysconf(_SC_PAGESIZE);
 	struct pmd_create c = { .size = sizeof(c) };
 	struct pmd_range r;
 	__u32 orig, same, fresh;
+	int tracing;
 	char *buf;
 
 	printf("pmd demo: IOKit's withPersistentMemoryDescriptor() on Linux\n");
+	tracing = !pmd_trace_set(1);
 	fd = open("/dev/pmd", O_RDWR);
 	if (fd < 0)
 		die("open /dev/pmd");
@@ -123,5 +166,8 @@ int main(void)
 	release(fresh);
 	close(fd);
 	printf("   done: nothing is pinned any more\n");
+
+	step(6, "What the module saw");
+	show_observability(tracing);
 	return 0;
 }

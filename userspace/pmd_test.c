@@ -1027,6 +1027,157 @@ TEST_F(pmd, status_word_never_hides_a_change)
 	ASSERT_LT(0, checked);
 }
 
+/* Replace @buf's memory with new anonymous memory at the same address. */
+static int remap(char *buf, size_t len)
+{
+	if (munmap(buf, len))
+		return -1;
+	return mmap(buf, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == buf ?
+	       0 : -1;
+}
+
+/* debugfs counters: every descriptor, pin and copy outcome is counted. */
+TEST_F(pmd, stats_count_descriptors_and_copies)
+{
+	struct pmd_stats base, st;
+	__u32 h = 0, c = 0, fresh = 0;
+
+	ASSERT_EQ(0, pmd_stats_read(&base)) TH_LOG("no %s", PMD_STATS_PATH);
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(0, pmd_stats_read(&st));
+	EXPECT_EQ(base.live + 1, st.live);
+	EXPECT_EQ(base.pinned + NPAGES, st.pinned);
+
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, pmd_stats_read(&st));
+	EXPECT_EQ(base.original + 1, st.original);
+	EXPECT_EQ(base.fast + 1, st.fast);
+
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, pmd_stats_read(&st));
+	EXPECT_EQ(base.original + 2, st.original);
+	EXPECT_EQ(base.fast + 1, st.fast) TH_LOG("the compare is no fast path");
+
+	ASSERT_EQ(0, remap(self->buf, self->len));
+	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &fresh));
+	ASSERT_EQ(0, munmap(self->buf, self->len));
+	ASSERT_EQ(-EFAULT, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, pmd_stats_read(&st));
+	EXPECT_EQ(base.fresh + 1, st.fresh);
+	EXPECT_EQ(base.error + 1, st.error);
+	EXPECT_EQ(base.live + 2, st.live);
+	EXPECT_EQ(base.pinned + 2 * NPAGES, st.pinned);
+
+	ASSERT_EQ(0, pmd_release(self->fd, fresh));
+	ASSERT_EQ(0, pmd_release(self->fd, h));
+	ASSERT_EQ(0, pmd_release(self->fd, h));
+	ASSERT_EQ(0, pmd_release(self->fd, h));
+	ASSERT_EQ(0, pmd_stats_read(&st));
+	EXPECT_EQ(base.live, st.live);
+	EXPECT_EQ(base.pinned, st.pinned);
+}
+
+/* Expect the trace buffer @text to hold a line with @what in it. */
+static int traced(const char *text, const char *what)
+{
+	return text && strstr(text, what);
+}
+
+/* Tracepoints: create (and its failure), each copy outcome, release. */
+TEST_F(pmd, tracepoints_show_each_outcome)
+{
+	__u32 h = 0, c = 0, fresh = 0;
+	char *text;
+
+	if (pmd_trace_set(1))
+		SKIP(return, "this kernel has no tracefs events");
+	ASSERT_EQ(-EINVAL, pmd_create(self->fd, self->buf, self->len,
+				      ~PMD_F_ALL, &h));
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, remap(self->buf, self->len));
+	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &fresh));
+	ASSERT_EQ(0, pmd_release(self->fd, fresh));
+	text = pmd_trace_read();
+	pmd_trace_set(0);
+	ASSERT_NE(NULL, text);
+	EXPECT_TRUE(traced(text, "pmdesc_create: id=0 kind=user flags=0xfffffff8 nr_pages=0 err=-22"));
+	EXPECT_TRUE(traced(text, "kind=user flags=0x7 nr_pages=4 err=0"));
+	EXPECT_TRUE(traced(text, "outcome=original fast=1"));
+	EXPECT_TRUE(traced(text, "outcome=original fast=0"));
+	EXPECT_TRUE(traced(text, "outcome=fresh fast=0"));
+	EXPECT_TRUE(traced(text, "pmdesc_release: id="));
+	free(text);
+}
+
+#define MAX_HANDLES "/sys/module/pmdesc/parameters/max_handles"
+
+/* The module parameter max_handles, restored after the test. */
+FIXTURE(max_handles) {
+	int fd;
+	char *buf;
+	size_t len;
+	char saved[32];
+};
+
+FIXTURE_SETUP(max_handles)
+{
+	int fd = open(MAX_HANDLES, O_RDONLY);
+	ssize_t n;
+
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s", MAX_HANDLES, strerror(errno));
+	n = read(fd, self->saved, sizeof(self->saved) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	self->saved[n] = '\0';
+	ASSERT_EQ(0, write_file(MAX_HANDLES, "2", 0));
+	self->fd = open("/dev/pmd", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	self->len = page_size;
+	self->buf = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	fill(self->buf, self->len, 1);
+}
+
+FIXTURE_TEARDOWN(max_handles)
+{
+	close(self->fd);
+	EXPECT_EQ(0, write_file(MAX_HANDLES, self->saved, 0));
+}
+
+/* Past max_handles, CREATE and a fresh COPY fail with EMFILE. */
+TEST_F(max_handles, limits_handles_per_file)
+{
+	__u32 h1 = 0, h2 = 0, c = 0;
+	int other;
+
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h1));
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h2));
+	ASSERT_EQ(-EMFILE, pmd_create(self->fd, self->buf, self->len, PMD_RW,
+				      &c));
+	/* The original adds a reference, not a handle. */
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h1, &c));
+	ASSERT_EQ(0, remap(self->buf, self->len));
+	ASSERT_EQ(-EMFILE, pmd_copy(self->fd, h1, &c));
+	/* Each file counts its own. */
+	other = open("/dev/pmd", O_RDWR);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, pmd_create(other, self->buf, self->len, PMD_RW, &c));
+	close(other);
+
+	ASSERT_EQ(0, pmd_release(self->fd, h2));
+	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h1, &c));
+	ASSERT_EQ(-EMFILE, pmd_create(self->fd, self->buf, self->len, PMD_RW,
+				      &h2));
+}
+
 int main(int argc, char **argv)
 {
 	page_size = sysconf(_SC_PAGESIZE);
