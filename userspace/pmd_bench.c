@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "../uapi/pmd.h"
+#include "pmd_util.h"
 
 #define HUGE_SIZE (2UL << 20)
 #define STATUS_LOADS 100000
@@ -56,7 +57,7 @@ static const size_t all_sizes[] = { 4096, 2UL << 20, 64UL << 20, 1UL << 30 };
 static const char *const size_names[] = { "4K", "2M", "64M", "1G" };
 
 static int pmd_fd, ring_fd;
-static volatile __u64 *status_area;
+static const __u64 *status_area;
 
 static void die(const char *what)
 {
@@ -154,7 +155,7 @@ static double time_status_load(__u32 index)
 	int i;
 
 	for (i = 0; i < STATUS_LOADS; i++)
-		sum += status_area[index];
+		sum += pmd_status_word(status_area, index);
 	if (sum == 1)
 		printf(" ");
 	return (now_us() - t0) / STATUS_LOADS;
@@ -316,7 +317,8 @@ static void memory_per_page(size_t small, size_t large)
 {
 	double a = descriptor_bytes(small), b = descriptor_bytes(large);
 
-	printf("\nkernel memory (slab + vmalloc) per pinned page: %.2f bytes marginal (target <= 8), %.2f bytes average over %zu MiB\n",
+	printf("\nkernel memory (slab + vmalloc) per pinned page:\n");
+	printf("  %.2f bytes marginal (target <= 8), %.2f bytes average over %zu MiB\n",
 	       (b - a) / ((large - small) / 4096), b / (large / 4096),
 	       large >> 20);
 }

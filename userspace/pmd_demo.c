@@ -45,10 +45,11 @@ static void show(const char *name, __u32 handle)
 
 	if (ioctl(fd, PMD_IOC_INFO, &info) || ioctl(fd, PMD_IOC_READ, &rw))
 		die("INFO/READ");
-	printf("   %-9s handle %u: descriptor id %llu, %llu bytes on %llu pages, %u reference(s), reads \"%s\"\n",
+	printf("   %-9s handle %u: descriptor id %llu, %llu bytes on %llu pages,",
 	       name, handle, (unsigned long long)info.id,
 	       (unsigned long long)info.length,
-	       (unsigned long long)info.nr_pages, info.refs, text);
+	       (unsigned long long)info.nr_pages);
+	printf(" %u reference(s), reads \"%s\"\n", info.refs, text);
 }
 
 /* The event lines of a trace buffer, without its header and task columns. */
@@ -92,12 +93,13 @@ static void show_observability(int tracing)
 	struct pmd_stats st;
 	char *text;
 
-	if (!tracing) {
-		printf("   (no tracefs: no trace events to show)\n");
-	} else if ((text = pmd_trace_read())) {
+	text = tracing ? pmd_trace_read() : NULL;
+	if (text) {
 		printf("   trace events (%s/trace):\n", PMD_TRACING);
 		print_trace_events(text);
 		free(text);
+	} else {
+		printf("   (no tracefs: no trace events to show)\n");
 	}
 	pmd_trace_set(0);
 	if (pmd_stats_read(&st)) {
@@ -129,7 +131,7 @@ int main(void)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
 		die("mmap");
-	strcpy(buf, "hello from the first mapping");
+	snprintf(buf, len, "hello from the first mapping");
 
 	step(1, "CREATE a persistent descriptor over an 8 KiB buffer: the kernel pins its pages");
 	r.addr = (uintptr_t)buf;
@@ -151,7 +153,7 @@ int main(void)
 	    mmap(buf, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
 		die("remap");
-	strcpy(buf, "hello from the new mapping");
+	snprintf(buf, len, "hello from the new mapping");
 	printf("   the buffer now reads \"%s\"\n", buf);
 
 	step(4, "COPY again: the kernel re-walks the range and finds other pages");

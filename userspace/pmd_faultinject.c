@@ -73,7 +73,7 @@ static void arm(int n)
 	int len = snprintf(val, sizeof(val), "%d", n);
 
 	if (pwrite(fail_nth_fd, val, len, 0) != len)
-		die("arm fail-nth");
+		die("writing fail-nth");
 }
 
 /* Disarm; return whether the n-th fault point was reached. */
@@ -84,7 +84,7 @@ static int disarm(void)
 	if (pread(fail_nth_fd, val, sizeof(val) - 1, 0) < 0)
 		die("read fail-nth");
 	if (pwrite(fail_nth_fd, "0", 1, 0) != 1)
-		die("disarm fail-nth");
+		die("resetting fail-nth");
 	return atoi(val) == 0;
 }
 
@@ -154,7 +154,8 @@ static int run(enum scenario s, int n, int *reached)
 	     mprotect(buf, NPAGES * page_size, PROT_READ | PROT_WRITE)))
 		die("mprotect");
 	memset(buf, 1, NPAGES * page_size);
-	info.handle = rw.handle = h;
+	info.handle = h;
+	rw.handle = h;
 
 	arm(n);
 	switch (s) {
@@ -260,8 +261,9 @@ int main(void)
 				failed = 1;
 			}
 		}
-		printf("  %-16s %3d fault points: %d -ENOMEM, %d -EFAULT, %d other errors, %d ignored\n",
-		       names[s], n - 1, enomem, efault, other,
+		printf("  %-16s %3d fault points: %d -ENOMEM, %d -EFAULT,",
+		       names[s], n - 1, enomem, efault);
+		printf(" %d other errors, %d ignored\n", other,
 		       n - 1 - enomem - efault - other);
 		if (other)
 			failed = 1;

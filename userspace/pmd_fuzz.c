@@ -26,13 +26,13 @@
 #define MAX_HANDLES 64
 #define MAX_ERRNO 134
 
-static uint64_t state;
+static __u64 state;
 static size_t page_size;
 static char *arena, *guard;	/* guard: an unmapped page after the arena */
 static __u32 handles[MAX_HANDLES];
 static long calls, ok_calls, errnos[MAX_ERRNO + 1];
 
-static uint64_t rnd(void)
+static __u64 rnd(void)
 {
 	state ^= state << 13;
 	state ^= state >> 7;
@@ -40,7 +40,7 @@ static uint64_t rnd(void)
 	return state;
 }
 
-static uint64_t pick_pointer(size_t len)
+static __u64 pick_pointer(size_t len)
 {
 	switch (rnd() % 10) {
 	case 0: return 0;
@@ -76,7 +76,7 @@ static __u32 pick_size(__u32 v1)
 }
 
 /* A range vector in the arena, sometimes hostile. */
-static uint64_t pick_ranges(__u32 *nr)
+static __u64 pick_ranges(__u32 *nr)
 {
 	struct pmd_range *r = (struct pmd_range *)(arena + page_size * (ARENA_PAGES - 2));
 	size_t max = 2 * page_size / sizeof(*r);
@@ -86,11 +86,21 @@ static uint64_t pick_ranges(__u32 *nr)
 		r[i].addr = (uintptr_t)arena + rnd() % (ARENA_PAGES * page_size / 2);
 		r[i].len = 1 + rnd() % (4 * page_size);
 		switch (rnd() % 12) {
-		case 0: r[i].len = 0; break;
-		case 1: r[i].addr = ~0ULL - rnd() % 100; break;
-		case 2: r[i].addr = 1ULL << 63; break;
-		case 3: r[i].addr = (uintptr_t)guard; break;
-		case 4: r[i].len = rnd(); break;
+		case 0:
+			r[i].len = 0;
+			break;
+		case 1:
+			r[i].addr = ~0ULL - rnd() % 100;
+			break;
+		case 2:
+			r[i].addr = 1ULL << 63;
+			break;
+		case 3:
+			r[i].addr = (uintptr_t)guard;
+			break;
+		case 4:
+			r[i].len = rnd();
+			break;
 		}
 	}
 	*nr = rnd() % 16 ? n : (rnd() % 3 ? 0 : rnd() % (2 * PMD_MAX_RANGES));
@@ -120,7 +130,7 @@ static void one_call(int fd)
 		unsigned char bytes[96];
 	} *a = (void *)(arena + page_size * (ARENA_PAGES - 3));
 	unsigned long cmd = cmds[rnd() % 7];
-	uint64_t argp = (uintptr_t)a;
+	__u64 argp = (uintptr_t)a;
 	size_t i;
 	int ret;
 
@@ -161,10 +171,18 @@ static void one_call(int fd)
 		break;
 	}
 	switch (rnd() % 20) {
-	case 0: argp = pick_pointer(sizeof(*a)); break;
-	case 1: cmd = _IO(PMD_TYPE, rnd() % 256); break;
-	case 2: cmd = rnd(); break;
-	case 3: cmd = _IOWR(PMD_TYPE, PMD_CMD_CREATE + rnd() % 7, struct pmd_info); break;
+	case 0:
+		argp = pick_pointer(sizeof(*a));
+		break;
+	case 1:
+		cmd = _IO(PMD_TYPE, rnd() % 256);
+		break;
+	case 2:
+		cmd = rnd();
+		break;
+	case 3:
+		cmd = _IOWR(PMD_TYPE, PMD_CMD_CREATE + rnd() % 7, struct pmd_info);
+		break;
 	}
 	ret = ioctl(fd, cmd, (void *)(uintptr_t)argp) ? -errno : 0;
 	calls++;

@@ -695,7 +695,7 @@ TEST_F(pmd, unknown_handle_is_enoent)
 
 	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
 	ASSERT_EQ(1, h);
-	for (i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(handles); i++) {
 		__u32 u = handles[i];
 
 		EXPECT_EQ(-ENOENT, pmd_copy(self->fd, u, &c));
@@ -854,7 +854,7 @@ TEST_F(pmd, close_releases_everything)
 	/* The teardown closes the file and checks. */
 }
 
-static volatile __u64 *map_status(int fd)
+static const __u64 *map_status(int fd)
 {
 	void *p = mmap(NULL, PMD_STATUS_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 
@@ -872,7 +872,7 @@ static __u32 status_index(int fd, __u32 handle)
 /* The status area: read-only, one word per persistent handle. */
 TEST_F(pmd, status_area_is_read_only)
 {
-	volatile __u64 *status = map_status(self->fd);
+	const __u64 *status = map_status(self->fd);
 	__u32 h, np;
 
 	ASSERT_NE(NULL, status);
@@ -898,7 +898,7 @@ TEST_F(pmd, status_area_is_read_only)
 /* Every change of the copy table moves the handle's status word. */
 TEST_F(pmd, status_word_moves_on_every_change)
 {
-	volatile __u64 *status = map_status(self->fd);
+	const __u64 *status = map_status(self->fd);
 	char *dst, *shared = MAP_FAILED;
 	int mfd = -1;
 	__u64 w;
@@ -911,11 +911,13 @@ TEST_F(pmd, status_word_moves_on_every_change)
 	for (i = 0; i < 4; i++) {
 		char *p = self->buf;
 
-		if (i == 3)
-			p = shared = memfd_buffer(_metadata, &mfd, self->len, i);
+		if (i == 3) {
+			shared = memfd_buffer(_metadata, &mfd, self->len, i);
+			p = shared;
+		}
 		fill(p, self->len, i);
 		ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
-		w = status[status_index(self->fd, h)];
+		w = pmd_status_word(status, status_index(self->fd, h));
 		ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
 		switch (i) {
 		case 0:
@@ -942,7 +944,7 @@ TEST_F(pmd, status_word_moves_on_every_change)
 					       page_size));
 			break;
 		}
-		ASSERT_NE(w, status[status_index(self->fd, h)])
+		ASSERT_NE(w, pmd_status_word(status, status_index(self->fd, h)))
 			TH_LOG("change %u did not move the word", i);
 		ASSERT_EQ(0, pmd_release(self->fd, h));
 		ASSERT_EQ(0, pmd_release(self->fd, h));
@@ -986,7 +988,7 @@ static void *churn_buffer(void *arg)
  */
 TEST_F(pmd, status_word_never_hides_a_change)
 {
-	volatile __u64 *status = map_status(self->fd);
+	const __u64 *status = map_status(self->fd);
 	struct churn ch = { .buf = self->buf, .len = self->len };
 	long originals = 0, fresh = 0, checked = 0, i;
 	pthread_t thread;
@@ -998,7 +1000,7 @@ TEST_F(pmd, status_word_never_hides_a_change)
 	for (i = 0; i < 300; i++) {
 		long s0 = atomic_load(&ch.started);
 		__u32 idx = status_index(self->fd, h);
-		__u64 w = status[idx];
+		__u64 w = pmd_status_word(status, idx);
 		int r = pmd_copy(self->fd, h, &c);
 
 		if (r == PMD_COPY_FRESH) {
@@ -1016,7 +1018,7 @@ TEST_F(pmd, status_word_never_hides_a_change)
 		while (atomic_load(&ch.done) <= s0)
 			sched_yield();
 		checked++;
-		ASSERT_NE(w, status[idx]) TH_LOG("a change was hidden");
+		ASSERT_NE(w, pmd_status_word(status, idx)) TH_LOG("a change was hidden");
 	}
 	atomic_store(&ch.stop, 1);
 	pthread_join(thread, NULL);
@@ -1107,7 +1109,8 @@ TEST_F(pmd, tracepoints_show_each_outcome)
 	text = pmd_trace_read();
 	pmd_trace_set(0);
 	ASSERT_NE(NULL, text);
-	EXPECT_TRUE(traced(text, "pmdesc_create: id=0 kind=user flags=0xfffffff8 nr_pages=0 err=-22"));
+	EXPECT_TRUE(traced(text,
+			   "pmdesc_create: id=0 kind=user flags=0xfffffff8 nr_pages=0 err=-22"));
 	EXPECT_TRUE(traced(text, "kind=user flags=0x7 nr_pages=4 err=0"));
 	EXPECT_TRUE(traced(text, "outcome=original fast=1"));
 	EXPECT_TRUE(traced(text, "outcome=original fast=0"));

@@ -70,13 +70,13 @@ int pmd_stats_read(struct pmd_stats *st)
 	if (!f)
 		return -1;
 	while (fscanf(f, "%63s %ld", name, &val) == 2)
-		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(fields); i++)
 			if (!strcmp(name, fields[i].name)) {
 				*(long *)((char *)st + fields[i].offset) = val;
 				found++;
 			}
 	fclose(f);
-	return found == sizeof(fields) / sizeof(fields[0]) ? 0 : -1;
+	return found == ARRAY_SIZE(fields) ? 0 : -1;
 }
 
 int write_file(const char *path, const char *text, int flags)

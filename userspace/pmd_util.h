@@ -3,6 +3,18 @@
 #ifndef PMD_UTIL_H
 #define PMD_UTIL_H
 
+#include <linux/types.h>
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* Word @index of a mapped status area, loaded once, with acquire order. */
+static inline __u64 pmd_status_word(const __u64 *area, __u32 index)
+{
+	return __atomic_load_n(&area[index], __ATOMIC_ACQUIRE);
+}
+
 /*
  * Pages FOLL_PIN-pinned system-wide right now: nr_foll_pin_acquired minus
  * nr_foll_pin_released, exact once vm.stat_refresh folded the per-CPU
