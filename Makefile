@@ -4,6 +4,8 @@
 # rules themselves are in Kbuild, which also serves the in-tree (KUnit) build.
 #
 #   make [KDIR=<kernel build tree>] [W=1]   build pmdesc.ko
+#   make install [INSTALL_MOD_PATH=<root>]  kbuild's modules_install of it
+#   make docs                              the API's kernel-doc, as reST
 #   make kunit                             KUnit suites, ARCH=um
 #   make kunit-x86                         KUnit suites, x86_64 debug kernel
 #   make demo                              the demo in the dev VM (6.12)
@@ -17,9 +19,9 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KREL := $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 # Objects go to a directory per kernel, never next to the sources.
-OBJDIR ?= $(CURDIR)/.cache/build/$(KREL)
+OBJDIR ?= $(CURDIR)/.cache/build$(if $(LLVM),-llvm)/$(KREL)
 
-.PHONY: all modules kunit kunit-x86 vm-test demo bench vm-test-debug \
+.PHONY: all modules install docs kunit kunit-x86 vm-test demo bench vm-test-debug \
 	stress fuzz faultinject test clean
 
 # What the dev VM needs besides kernel headers.
@@ -32,6 +34,21 @@ modules:
 	@scripts/link-sources.sh $(OBJDIR)
 	$(MAKE) -C $(KDIR) M=$(OBJDIR) CONFIG_PMDESC=m modules
 	@echo "built $(OBJDIR)/pmdesc.ko"
+
+# To /lib/modules/<release>/updates (INSTALL_MOD_DIR, "extra" before 6.2),
+# under INSTALL_MOD_PATH if given; depmod as kbuild runs it. Unsigned:
+# distribution kernels ship no signing key; dkms signs with its MOK key.
+install: modules
+	$(MAKE) -C $(KDIR) M=$(OBJDIR) CONFIG_MODULE_SIG_ALL= modules_install
+
+# The in-kernel API (pmd.c holds its kernel-doc) and the uAPI.
+docs:
+	@mkdir -p .cache/docs
+	perl $$(scripts/linux-tree.sh)/scripts/kernel-doc -rst -sphinx-version 3.0 -Wall \
+		-export pmd.c > .cache/docs/pmdesc-api.rst
+	perl $$(scripts/linux-tree.sh)/scripts/kernel-doc -rst -sphinx-version 3.0 -Wall \
+		uapi/pmd.h > .cache/docs/pmd-uapi.rst
+	@echo "API documentation in .cache/docs/"
 
 kunit:
 	scripts/kunit.sh um
