@@ -82,7 +82,8 @@ vm-test-debug:
 stress:
 	scripts/deps.sh $(DEBUG_DEPS)
 	PMD_PROGRAMS=pmd_stress scripts/vm-run.sh -k debug -m 2G -s 4 \
-		pmd_stress $(STRESS_SECONDS)
+		"echo 1 > /sys/kernel/tracing/events/pmdesc/enable && \
+		 pmd_stress $(STRESS_SECONDS) && cat /sys/kernel/debug/pmdesc/stats"
 
 fuzz:
 	scripts/deps.sh $(DEBUG_DEPS)

@@ -560,11 +560,12 @@ EXPORT_SYMBOL_GPL(pmdesc_create_phys);
  * Pages compared per hmm_range_fault() call: the first batch is small and
  * on the stack, so that a change near the start (the usual case: the whole
  * buffer was replaced) is found without allocating; each next one is twice
- * as big, up to PMDESC_COMPARE_BATCH, in a buffer allocated only once the
- * first batch matched.
+ * as big, up to a page table's worth, in a buffer allocated only once the
+ * first batch matched. Batches end at page table boundaries, where a huge
+ * mapping is probed first.
  */
 #define PMDESC_COMPARE_FIRST 16UL
-#define PMDESC_COMPARE_BATCH 8192UL
+#define PMDESC_COMPARE_BATCH ((unsigned long)PTRS_PER_PMD)
 
 /**
  * struct pmdesc_pfns - the PFNs of one compare batch
@@ -606,6 +607,54 @@ static void pmdesc_pfns_free(struct pmdesc_pfns *p)
 		kvfree(p->pfns);
 }
 
+/* Fault in and read the PFNs of @n pages from @range->start into @p. */
+static int pmdesc_fault_pfns(struct hmm_range *range, struct pmdesc_pfns *p,
+			     unsigned long n)
+{
+	int ret;
+
+	ret = pmdesc_pfns_grow(p, n);
+	if (ret)
+		return ret;
+	range->hmm_pfns = p->pfns;
+	range->end = range->start + (n << PAGE_SHIFT);
+	ret = hmm_range_fault(range);
+	return ret == -EPERM ? -EFAULT : ret;
+}
+
+/* Are @n recorded pages, from @index on, the pages from @first on? */
+static bool pmdesc_pages_follow(const struct pmdesc *d, unsigned long index,
+				struct page *first, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		if (d->pages[index + i] != nth_page(first, i))
+			return false;
+	return true;
+}
+
+/*
+ * At a page table boundary, with a table's worth of pages left: is the
+ * page at @range->start mapped by a PMD-sized (or larger) leaf? Then one
+ * PFN stands for all PMDESC_COMPARE_BATCH pages: return the first page,
+ * without a PFN per page. Else NULL, or an ERR_PTR().
+ */
+static struct page *pmdesc_probe_huge(struct hmm_range *range,
+				      struct pmdesc_pfns *p, unsigned long left)
+{
+	int ret;
+
+	if (!IS_ALIGNED(range->start, PMD_SIZE) || left < PMDESC_COMPARE_BATCH)
+		return NULL;
+	ret = pmdesc_fault_pfns(range, p, 1);
+	if (ret)
+		return ERR_PTR(ret);
+	if (hmm_pfn_to_map_order(p->pfns[0]) < PMD_SHIFT - PAGE_SHIFT)
+		return NULL;
+	return hmm_pfn_to_page(p->pfns[0]);
+}
+
 /*
  * Compare the mapping with @d's recorded pages under notifier sequence @seq,
  * with @d->mm's mmap lock held. Return: 1 same, 0 different, or -errno;
@@ -621,6 +670,7 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 	};
 	unsigned long batch = PMDESC_COMPARE_FIRST;
 	unsigned long index = 0, left, n, i;
+	struct page *huge;
 	unsigned int r;
 	int ret;
 
@@ -629,20 +679,27 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 	for (r = 0; r < d->nr_ranges; r++) {
 		range.start = d->ranges[r].addr & PAGE_MASK;
 		for (left = pmdesc_range_pages(&d->ranges[r]); left; left -= n) {
-			n = min(left, batch);
-			ret = pmdesc_pfns_grow(p, n);
-			if (ret)
-				return ret;
-			batch = min(2 * batch, PMDESC_COMPARE_BATCH);
-			range.hmm_pfns = p->pfns;
-			range.end = range.start + (n << PAGE_SHIFT);
-			ret = hmm_range_fault(&range);
-			if (ret)
-				return ret == -EPERM ? -EFAULT : ret;
-			for (i = 0; i < n; i++, index++)
-				if (hmm_pfn_to_page(p->pfns[i]) != d->pages[index])
+			huge = pmdesc_probe_huge(&range, p, left);
+			if (IS_ERR(huge))
+				return PTR_ERR(huge);
+			if (huge) {
+				n = PMDESC_COMPARE_BATCH;
+				if (!pmdesc_pages_follow(d, index, huge, n))
 					return 0;
-			range.start = range.end;
+			} else {
+				n = min3(left, batch, (PMD_SIZE - (range.start &
+							~PMD_MASK)) >> PAGE_SHIFT);
+				batch = min(2 * batch, PMDESC_COMPARE_BATCH);
+				ret = pmdesc_fault_pfns(&range, p, n);
+				if (ret)
+					return ret;
+				for (i = 0; i < n; i++)
+					if (hmm_pfn_to_page(p->pfns[i]) !=
+					    d->pages[index + i])
+						return 0;
+			}
+			index += n;
+			range.start += n << PAGE_SHIFT;
 		}
 	}
 	return 1;

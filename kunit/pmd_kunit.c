@@ -849,6 +849,44 @@ static void copy_persistent_thp_returns_original(struct kunit *test)
 	zap_user_page(test, huge + HPAGE_PMD_SIZE / 2);
 	copy_expect_fresh(test, d);
 }
+
+static bool is_huge(struct page *page)
+{
+	return folio_test_large(page_folio(page));
+}
+
+/*
+ * Ranges of whole huge pages, compared one PMD at a time: after a spurious
+ * invalidation (a page zapped between the ranges) the original; after one
+ * range got a new huge page, fresh.
+ */
+static void copy_persistent_whole_thps(struct kunit *test)
+{
+	unsigned long uaddr, huge, len = HPAGE_PMD_SIZE;
+	struct pmd_range r[2];
+	struct pmdesc *d;
+
+	uaddr = map_user(test, NULL, 0, 4 * len, PROT_READ | PROT_WRITE,
+			 MAP_ANONYMOUS | MAP_PRIVATE);
+	huge = ALIGN(uaddr, len);
+	fill_user(test, huge, 3 * len, 5);
+	r[0] = (struct pmd_range){ .addr = huge, .len = len };
+	r[1] = (struct pmd_range){ .addr = huge + 2 * len, .len = len };
+	d = create_ranges(test, r, ARRAY_SIZE(r), PMDESC_RW);
+	KUNIT_ASSERT_TRUE_MSG(test, is_huge(pmdesc_page(d, 0)) &&
+			      is_huge(pmdesc_page(d, len >> PAGE_SHIFT)),
+			      "boot with transparent_hugepage=always");
+	zap_user_page(test, huge + len + PAGE_SIZE);
+	copy_expect_original(test, d);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(huge, len), 0);
+	KUNIT_ASSERT_EQ(test, vm_mmap(NULL, huge, len, PROT_READ | PROT_WRITE,
+				      MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED,
+				      0), huge);
+	fill_user(test, huge, len, 6);
+	KUNIT_EXPECT_TRUE(test, is_huge(pmdesc_page(copy_expect_fresh(test, d),
+						    0)));
+}
 #endif
 
 static struct kunit_case pmdesc_copy_cases[] = {
@@ -867,6 +905,7 @@ static struct kunit_case pmdesc_copy_cases[] = {
 	KUNIT_CASE(copy_persistent_shmem_remapped_returns_original),
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
 	KUNIT_CASE(copy_persistent_thp_returns_original),
+	KUNIT_CASE(copy_persistent_whole_thps),
 #endif
 	{}
 };
