@@ -29,25 +29,24 @@ result() {
 	fi
 }
 
-for series in 6.1 6.12; do
-	kdir=$(scripts/kdir.sh "$series")
-	log=$top/.cache/build-$series.log
+# Build with "make -s ARGS..."; any warning fails it. Sets rc.
+build_clean() {
+	log=$top/.cache/build.log
 	mkdir -p "$top/.cache"
 	rc=0
-	make -s KDIR="$kdir" W=1 C=2 > "$log" 2>&1 || rc=$?
+	make -s "$@" > "$log" 2>&1 || rc=$?
 	cat "$log"
 	if [ "$rc" -eq 0 ] && grep -qi 'warning' "$log"; then
-		echo "warnings in the $series build"
+		echo "warnings in the build"
 		rc=1
 	fi
+}
+
+for series in 6.1 6.12; do
+	kdir=$(scripts/kdir.sh "$series")
+	build_clean KDIR="$kdir" W=1 C=2
 	result "$rc" "build pmdesc.ko with W=1 and sparse against $kdir"
-	rc=0
-	make -s KDIR="$kdir" LLVM=1 W=1 > "$log" 2>&1 || rc=$?
-	cat "$log"
-	if [ "$rc" -eq 0 ] && grep -qi 'warning' "$log"; then
-		echo "warnings in the $series clang build"
-		rc=1
-	fi
+	build_clean KDIR="$kdir" LLVM=1 W=1
 	result "$rc" "build pmdesc.ko with clang (LLVM=1) and W=1 against $kdir"
 	rc=0
 	stage=$top/.cache/install-test
