@@ -27,6 +27,7 @@
 #include <linux/module.h>
 #include <linux/memory_hotplug.h>
 #include <linux/overflow.h>
+#include <linux/percpu.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
@@ -86,15 +87,18 @@ static atomic64_t pmdesc_last_id = ATOMIC64_INIT(0);
  * @pinned: pages pinned by live user descriptors
  * @copies: pmdesc_copy_persistent() calls by outcome
  * @fast: copies answered by the notifier sequence alone, without a walk
+ *
+ * Per CPU, so that counting costs the copy fast path no shared cache line;
+ * a CPU's share of @live or @pinned may be negative, the sum is not.
  */
 struct pmdesc_stats {
-	atomic_long_t live;
-	atomic_long_t pinned;
-	atomic_long_t copies[PMDESC_COPY_NR];
-	atomic_long_t fast;
+	long live;
+	long pinned;
+	long copies[PMDESC_COPY_NR];
+	long fast;
 };
 
-static struct pmdesc_stats pmdesc_stats;
+static DEFINE_PER_CPU(struct pmdesc_stats, pmdesc_stats);
 static struct dentry *pmdesc_debugfs;
 
 static unsigned long pmdesc_range_pages(const struct pmd_range *r)
@@ -343,9 +347,9 @@ static void pmdesc_release(struct kref *kref)
 	struct pmdesc *d = container_of(kref, struct pmdesc, kref);
 
 	trace_pmdesc_release(d->id, d->nr_pages);
-	atomic_long_dec(&pmdesc_stats.live);
+	this_cpu_dec(pmdesc_stats.live);
 	if (pmdesc_is_user(d)) {
-		atomic_long_sub(d->nr_pages, &pmdesc_stats.pinned);
+		this_cpu_sub(pmdesc_stats.pinned, d->nr_pages);
 		pmdesc_unwatch_ranges(d);
 		pmdesc_uncharge(d);
 		unpin_user_pages_dirty_lock(d->pages, d->nr_pages,
@@ -362,9 +366,9 @@ static struct pmdesc *pmdesc_created(struct pmdesc *d, enum pmdesc_kind kind,
 		trace_pmdesc_create(0, kind, flags, 0, PTR_ERR(d));
 		return d;
 	}
-	atomic_long_inc(&pmdesc_stats.live);
+	this_cpu_inc(pmdesc_stats.live);
 	if (kind == PMDESC_KIND_USER)
-		atomic_long_add(d->nr_pages, &pmdesc_stats.pinned);
+		this_cpu_add(pmdesc_stats.pinned, d->nr_pages);
 	trace_pmdesc_create(d->id, kind, flags, d->nr_pages, 0);
 	return d;
 }
@@ -770,9 +774,9 @@ static void pmdesc_copied(const struct pmdesc *orig, const struct pmdesc *copy,
 		outcome = PMDESC_COPY_ORIGINAL;
 	else
 		outcome = PMDESC_COPY_FRESH;
-	atomic_long_inc(&pmdesc_stats.copies[outcome]);
+	this_cpu_inc(pmdesc_stats.copies[outcome]);
 	if (fast)
-		atomic_long_inc(&pmdesc_stats.fast);
+		this_cpu_inc(pmdesc_stats.fast);
 	trace_pmdesc_copy(orig ? orig->id : 0, outcome, fast,
 			  IS_ERR(copy) ? 0 : copy->id, PTR_ERR_OR_ZERO(copy));
 }
@@ -1210,19 +1214,34 @@ int pmdesc_sg_table(const struct pmdesc *d, struct sg_table *sgt,
 }
 EXPORT_SYMBOL_GPL(pmdesc_sg_table);
 
+static void pmdesc_stats_sum(struct pmdesc_stats *sum)
+{
+	const struct pmdesc_stats *cpu_stats;
+	int cpu, i;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		cpu_stats = per_cpu_ptr(&pmdesc_stats, cpu);
+		sum->live += cpu_stats->live;
+		sum->pinned += cpu_stats->pinned;
+		for (i = 0; i < PMDESC_COPY_NR; i++)
+			sum->copies[i] += cpu_stats->copies[i];
+		sum->fast += cpu_stats->fast;
+	}
+}
+
 static int pmdesc_stats_show(struct seq_file *m, void *unused)
 {
-	struct pmdesc_stats *st = &pmdesc_stats;
+	struct pmdesc_stats st;
 
-	seq_printf(m, "descriptors_live %ld\n", atomic_long_read(&st->live));
-	seq_printf(m, "pages_pinned %ld\n", atomic_long_read(&st->pinned));
+	pmdesc_stats_sum(&st);
+	seq_printf(m, "descriptors_live %ld\n", st.live);
+	seq_printf(m, "pages_pinned %ld\n", st.pinned);
 	seq_printf(m, "copies_original %ld\n",
-		   atomic_long_read(&st->copies[PMDESC_COPY_ORIGINAL]));
-	seq_printf(m, "copies_fresh %ld\n",
-		   atomic_long_read(&st->copies[PMDESC_COPY_FRESH]));
-	seq_printf(m, "copies_error %ld\n",
-		   atomic_long_read(&st->copies[PMDESC_COPY_ERROR]));
-	seq_printf(m, "copies_fast %ld\n", atomic_long_read(&st->fast));
+		   st.copies[PMDESC_COPY_ORIGINAL]);
+	seq_printf(m, "copies_fresh %ld\n", st.copies[PMDESC_COPY_FRESH]);
+	seq_printf(m, "copies_error %ld\n", st.copies[PMDESC_COPY_ERROR]);
+	seq_printf(m, "copies_fast %ld\n", st.fast);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pmdesc_stats);
