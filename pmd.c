@@ -21,11 +21,11 @@
 #include <linux/highmem.h>
 #include <linux/hmm.h>
 #include <linux/kref.h>
+#include <linux/memory_hotplug.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
-#include <linux/memory_hotplug.h>
 #include <linux/overflow.h>
 #include <linux/percpu.h>
 #include <linux/sched/mm.h>
