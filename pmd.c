@@ -38,14 +38,15 @@
 #include <linux/vmalloc.h>
 
 #include "pmd.h"
-#include "pmd_dev.h"
+#include "pmd_internal.h"
 
 #define CREATE_TRACE_POINTS
 #include "pmd_trace.h"
 
 /**
  * struct pmdesc - a persistent memory descriptor
- * @kref: references; the last one unpins, uncharges and frees
+ * @kref: references; the last one unpins, uncharges (user descriptors) and
+ *        frees
  * @mm: the address space of @ranges; mmgrab()ed, so the struct outlives
  *      the address space. NULL for kernel and physical descriptors
  * @user: the user charged for the pins, NULL while nothing is charged
@@ -98,12 +99,12 @@ struct pmdesc_stats {
 	long fast;
 };
 
-static DEFINE_PER_CPU(struct pmdesc_stats, pmdesc_stats);
+static DEFINE_PER_CPU(struct pmdesc_stats, pmdesc_cpu_stats);
 static struct dentry *pmdesc_debugfs;
 
 static unsigned long pmdesc_range_pages(const struct pmd_range *r)
 {
-	return (PAGE_ALIGN(r->addr + r->len) - (r->addr & PAGE_MASK)) >>
+	return (PAGE_ALIGN(r->addr + r->len) - ALIGN_DOWN(r->addr, PAGE_SIZE)) >>
 	       PAGE_SHIFT;
 }
 
@@ -235,7 +236,7 @@ static int pmdesc_pin_range(struct pmdesc *d, const struct pmd_range *r,
 			    unsigned int gup_flags, bool fast,
 			    unsigned long *done)
 {
-	unsigned long addr = r->addr & PAGE_MASK;
+	unsigned long addr = ALIGN_DOWN(r->addr, PAGE_SIZE);
 	unsigned long left = pmdesc_range_pages(r);
 	struct page **pages;
 	long ret;
@@ -325,7 +326,7 @@ static int pmdesc_watch_ranges(struct pmdesc *d)
 	if (!pmdesc_is_persistent(d))
 		return 0;
 	for (i = 0; i < d->nr_ranges; i++) {
-		start = min(start, d->ranges[i].addr & PAGE_MASK);
+		start = min(start, ALIGN_DOWN(d->ranges[i].addr, PAGE_SIZE));
 		end = max(end, PAGE_ALIGN(d->ranges[i].addr + d->ranges[i].len));
 	}
 	ret = mmu_interval_notifier_insert(&d->notifier, d->mm, start,
@@ -347,9 +348,9 @@ static void pmdesc_release(struct kref *kref)
 	struct pmdesc *d = container_of(kref, struct pmdesc, kref);
 
 	trace_pmdesc_release(d->id, d->nr_pages);
-	this_cpu_dec(pmdesc_stats.live);
+	this_cpu_dec(pmdesc_cpu_stats.live);
 	if (pmdesc_is_user(d)) {
-		this_cpu_sub(pmdesc_stats.pinned, d->nr_pages);
+		this_cpu_sub(pmdesc_cpu_stats.pinned, d->nr_pages);
 		pmdesc_unwatch_ranges(d);
 		pmdesc_uncharge(d);
 		unpin_user_pages_dirty_lock(d->pages, d->nr_pages,
@@ -366,9 +367,9 @@ static struct pmdesc *pmdesc_created(struct pmdesc *d, enum pmdesc_kind kind,
 		trace_pmdesc_create(0, kind, flags, 0, PTR_ERR(d));
 		return d;
 	}
-	this_cpu_inc(pmdesc_stats.live);
+	this_cpu_inc(pmdesc_cpu_stats.live);
 	if (kind == PMDESC_KIND_USER)
-		this_cpu_add(pmdesc_stats.pinned, d->nr_pages);
+		this_cpu_add(pmdesc_cpu_stats.pinned, d->nr_pages);
 	trace_pmdesc_create(d->id, kind, flags, d->nr_pages, 0);
 	return d;
 }
@@ -476,20 +477,21 @@ static struct page *pmdesc_phys_page(u64 pa)
 }
 
 /*
- * Build a descriptor of one range of memory that the caller owns: record
- * the page that @page_at() gives for the address of each page of the
- * range; -EINVAL if it gives NULL for any.
+ * Build a descriptor of one range of memory that the caller owns, ending at
+ * or below @limit: record the page that @page_at() gives for the address of
+ * each page of the range; -EINVAL if it gives NULL for any.
  */
 static struct pmdesc *pmdesc_create_owned(u64 addr, u64 len, u32 flags,
+					  u64 limit,
 					  struct page *(*page_at)(u64 addr))
 {
 	struct pmd_range range = { .addr = addr, .len = len };
-	u64 page_addr = addr & PAGE_MASK;
+	u64 page_addr = ALIGN_DOWN(addr, PAGE_SIZE);
 	struct pmdesc *d;
 	unsigned long i;
 	int ret;
 
-	d = pmdesc_alloc(NULL, &range, 1, flags, U64_MAX);
+	d = pmdesc_alloc(NULL, &range, 1, flags, limit);
 	if (IS_ERR(d))
 		return d;
 	ret = -ENOMEM;
@@ -501,6 +503,7 @@ static struct pmdesc *pmdesc_create_owned(u64 addr, u64 len, u32 flags,
 		d->pages[i] = page_at(page_addr);
 		if (!d->pages[i])
 			goto err_free;
+		cond_resched();
 	}
 	d->id = atomic64_inc_return(&pmdesc_last_id);
 	return d;
@@ -530,7 +533,8 @@ err_free:
 struct pmdesc *pmdesc_create_kernel(const void *kaddr, size_t len, u32 flags)
 {
 	return pmdesc_created(pmdesc_create_owned((unsigned long)kaddr, len,
-						  flags, pmdesc_kernel_page),
+						  flags, ULONG_MAX,
+						  pmdesc_kernel_page),
 			      PMDESC_KIND_KERNEL, flags);
 }
 EXPORT_SYMBOL_GPL(pmdesc_create_kernel);
@@ -555,6 +559,7 @@ EXPORT_SYMBOL_GPL(pmdesc_create_kernel);
 struct pmdesc *pmdesc_create_phys(phys_addr_t pa, size_t len, u32 flags)
 {
 	return pmdesc_created(pmdesc_create_owned(pa, len, flags,
+						  PHYS_ADDR_MAX,
 						  pmdesc_phys_page),
 			      PMDESC_KIND_PHYS, flags);
 }
@@ -569,7 +574,7 @@ EXPORT_SYMBOL_GPL(pmdesc_create_phys);
  * mapping is probed first.
  */
 #define PMDESC_COMPARE_FIRST 16UL
-#define PMDESC_COMPARE_BATCH ((unsigned long)PTRS_PER_PMD)
+#define PMDESC_COMPARE_BATCH (PMD_SIZE >> PAGE_SHIFT)
 
 /**
  * struct pmdesc_pfns - the PFNs of one compare batch
@@ -589,7 +594,7 @@ static void pmdesc_pfns_init(struct pmdesc_pfns *p)
 	p->max = ARRAY_SIZE(p->first);
 }
 
-/* Room for batches of up to @n pages. */
+/* Room for batches of up to @n pages: past the first, a full-size array. */
 static int pmdesc_pfns_grow(struct pmdesc_pfns *p, unsigned long n)
 {
 	unsigned long *pfns;
@@ -681,7 +686,7 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 	if (d->flags & PMD_F_DEVICE_WRITES)
 		range.default_flags |= HMM_PFN_REQ_WRITE;
 	for (r = 0; r < d->nr_ranges; r++) {
-		range.start = d->ranges[r].addr & PAGE_MASK;
+		range.start = ALIGN_DOWN(d->ranges[r].addr, PAGE_SIZE);
 		for (left = pmdesc_range_pages(&d->ranges[r]); left; left -= n) {
 			huge = pmdesc_probe_huge(&range, p, left);
 			if (IS_ERR(huge))
@@ -774,9 +779,9 @@ static void pmdesc_copied(const struct pmdesc *orig, const struct pmdesc *copy,
 		outcome = PMDESC_COPY_ORIGINAL;
 	else
 		outcome = PMDESC_COPY_FRESH;
-	this_cpu_inc(pmdesc_stats.copies[outcome]);
+	this_cpu_inc(pmdesc_cpu_stats.copies[outcome]);
 	if (fast)
-		this_cpu_inc(pmdesc_stats.fast);
+		this_cpu_inc(pmdesc_cpu_stats.fast);
 	trace_pmdesc_copy(orig ? orig->id : 0, outcome, fast,
 			  IS_ERR(copy) ? 0 : copy->id, PTR_ERR_OR_ZERO(copy));
 }
@@ -868,9 +873,9 @@ EXPORT_SYMBOL_GPL(pmdesc_get);
  * pmdesc_put() - drop a reference on a descriptor
  * @d: the descriptor, or NULL
  *
- * The last reference unpins the pages (marking them dirty for
- * %PMD_F_DEVICE_WRITES), returns the memlock charge, even when the owner
- * has exited, and frees the descriptor.
+ * The last reference frees the descriptor. For a user descriptor it first
+ * unpins the pages (marking them dirty for %PMD_F_DEVICE_WRITES) and
+ * returns the memlock charge, even when the owner has exited.
  *
  * Context: Process context. May sleep.
  */
@@ -921,7 +926,7 @@ unsigned int pmdesc_nr_ranges(const struct pmdesc *d)
 EXPORT_SYMBOL_GPL(pmdesc_nr_ranges);
 
 /**
- * pmdesc_nr_pages() - the number of pages a descriptor has pinned
+ * pmdesc_nr_pages() - the number of pages a descriptor has recorded
  * @d: the descriptor
  *
  * Context: Any context.
@@ -948,7 +953,7 @@ u64 pmdesc_id(const struct pmdesc *d)
 EXPORT_SYMBOL_GPL(pmdesc_id);
 
 /**
- * pmdesc_page() - a page a descriptor has pinned
+ * pmdesc_page() - a page a descriptor has recorded
  * @d: the descriptor
  * @index: 0 to pmdesc_nr_pages() - 1; pages of the ranges in order
  *
@@ -1020,9 +1025,10 @@ static struct page *pmdesc_cursor_next(const struct pmdesc *d,
 }
 
 /*
- * The physically contiguous bytes at @c, at most @max of them: return the
- * page of their first byte, its offset in *@page_offset and their count in
- * *@len; move @c past them. @c must not be at the end.
+ * The physically contiguous bytes at @c, at most @max of them, whose pages
+ * are also consecutive struct pages (as a scatterlist entry needs): return
+ * the page of their first byte, its offset in *@page_offset and their count
+ * in *@len; move @c past them. @c must not be at the end.
  */
 static struct page *pmdesc_cursor_next_run(const struct pmdesc *d,
 					   struct pmdesc_cursor *c, size_t max,
@@ -1038,7 +1044,8 @@ static struct page *pmdesc_cursor_next_run(const struct pmdesc *d,
 	while (c->left && *len < max) {
 		next = *c;
 		page = pmdesc_cursor_next(d, &next, max - *len, &offset, &n);
-		if (page_to_phys(page) + offset != end)
+		if (page_to_phys(page) + offset != end ||
+		    page != first + ((*page_offset + *len) >> PAGE_SHIFT))
 			break;
 		*c = next;
 		*len += n;
@@ -1086,7 +1093,7 @@ static void pmdesc_chunk_from_buf(struct page *page, size_t page_offset,
 }
 
 /**
- * pmdesc_read_bytes() - copy bytes out of a descriptor's pinned pages
+ * pmdesc_read_bytes() - copy bytes out of a descriptor's recorded pages
  * @d: the descriptor
  * @offset: byte offset into the descriptor (its ranges end to end)
  * @buf: kernel buffer of at least @len bytes
@@ -1105,7 +1112,7 @@ int pmdesc_read_bytes(const struct pmdesc *d, size_t offset, void *buf,
 EXPORT_SYMBOL_GPL(pmdesc_read_bytes);
 
 /**
- * pmdesc_write_bytes() - copy bytes into a descriptor's pinned pages
+ * pmdesc_write_bytes() - copy bytes into a descriptor's recorded pages
  * @d: the descriptor; must have %PMD_F_DEVICE_WRITES
  * @offset: byte offset into the descriptor (its ranges end to end)
  * @buf: kernel buffer of at least @len bytes
@@ -1135,12 +1142,14 @@ EXPORT_SYMBOL_GPL(pmdesc_write_bytes);
  * @len: out: the length of the run, 0 when @offset is not in @d
  *
  * Like IOKit's getPhysicalSegment(): the run starts at @offset and goes on
- * for as long as the recorded pages are physically contiguous, across page
- * and range boundaries. For a user descriptor this is the memory it
- * pinned, not whatever the ranges map now.
+ * for as long as the recorded pages are physically contiguous (and
+ * consecutive struct pages), across page and range boundaries. For a user
+ * descriptor this is the memory it pinned, not whatever the ranges map now.
  *
  * Context: Any context.
- * Return: the physical address of byte @offset, or 0 when it is not in @d.
+ * Return: the physical address of byte @offset, with its run's length in
+ * *@len; when @offset is not in @d, 0 with *@len 0 (test *@len: physical
+ * address 0 may be memory).
  */
 phys_addr_t pmdesc_phys_segment(const struct pmdesc *d, size_t offset,
 				size_t *len)
@@ -1180,10 +1189,11 @@ static unsigned int pmdesc_count_runs(const struct pmdesc *d,
  *               to a multiple of it
  * @gfp: how to allocate the table
  *
- * One entry per physically contiguous run of the recorded pages (a
- * transparent huge page gives one of its size), split where a run exceeds
- * @max_segment. Ready for dma_map_sgtable(); the pages stay valid for as
- * long as the caller holds its reference on @d.
+ * One entry per run of pmdesc_phys_segment(), split where a run exceeds
+ * @max_segment: a range over a transparent huge page, aligned to it, gives
+ * entries of its size when @max_segment allows. Ready for
+ * dma_map_sgtable() on a device without a segment boundary mask; the pages
+ * stay valid for as long as the caller holds its reference on @d.
  *
  * Context: Any context that may allocate with @gfp.
  * Return: 0; -EINVAL when @max_segment is below PAGE_SIZE; -ENOMEM when
@@ -1221,7 +1231,7 @@ static void pmdesc_stats_sum(struct pmdesc_stats *sum)
 
 	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
-		cpu_stats = per_cpu_ptr(&pmdesc_stats, cpu);
+		cpu_stats = per_cpu_ptr(&pmdesc_cpu_stats, cpu);
 		sum->live += cpu_stats->live;
 		sum->pinned += cpu_stats->pinned;
 		for (i = 0; i < PMDESC_COPY_NR; i++)
@@ -1267,5 +1277,5 @@ static void __exit pmdesc_exit(void)
 }
 module_exit(pmdesc_exit);
 
-MODULE_DESCRIPTION("Persistent memory descriptors over pinned user memory");
+MODULE_DESCRIPTION("Persistent memory descriptors: pinned user memory, kernel and physical memory");
 MODULE_LICENSE("GPL");

@@ -26,7 +26,7 @@
 #include <linux/xarray.h>
 
 #include "pmd.h"
-#include "pmd_dev.h"
+#include "pmd_internal.h"
 
 static unsigned int max_handles = 65536;
 module_param(max_handles, uint, 0644);

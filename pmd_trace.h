@@ -11,23 +11,7 @@
 
 #include <linux/tracepoint.h>
 
-#ifndef _PMDESC_TRACE_ENUMS
-#define _PMDESC_TRACE_ENUMS
-/* What a descriptor describes. */
-enum pmdesc_kind {
-	PMDESC_KIND_USER,
-	PMDESC_KIND_KERNEL,
-	PMDESC_KIND_PHYS,
-};
-
-/* What pmdesc_copy_persistent() returned. */
-enum pmdesc_copy_outcome {
-	PMDESC_COPY_ORIGINAL,
-	PMDESC_COPY_FRESH,
-	PMDESC_COPY_ERROR,
-	PMDESC_COPY_NR,
-};
-#endif
+#include "pmd_internal.h"
 
 TRACE_DEFINE_ENUM(PMDESC_KIND_USER);
 TRACE_DEFINE_ENUM(PMDESC_KIND_KERNEL);
