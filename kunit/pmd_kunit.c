@@ -428,7 +428,6 @@ static void create_user_over_memlock_fails(struct kunit *test)
 	struct pmd_range r = { .addr = uaddr, .len = 4 * PAGE_SIZE };
 	long locked = user_locked_vm(), pins = pins_held();
 	struct mm_struct *mm = current->mm;
-	struct pmdesc *d;
 
 	KUNIT_EXPECT_PTR_EQ(test, create_limited(test, mm, &r, locked + 3),
 			    ERR_PTR(-ENOMEM));
@@ -436,7 +435,7 @@ static void create_user_over_memlock_fails(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&mm->pinned_vm), 0);
 	KUNIT_EXPECT_EQ(test, pins_held(), pins);
 
-	d = hold(test, create_limited(test, mm, &r, locked + 7));
+	hold(test, create_limited(test, mm, &r, locked + 7));
 	KUNIT_EXPECT_PTR_EQ(test, create_limited(test, mm, &r, locked + 7),
 			    ERR_PTR(-ENOMEM));
 	KUNIT_EXPECT_EQ(test, user_locked_vm(), locked + 4);
