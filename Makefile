@@ -7,6 +7,7 @@
 #   make install [INSTALL_MOD_PATH=<root>]  kbuild's modules_install of it
 #   make docs                              the API's kernel-doc, as reST
 #   make kunit                             KUnit suites, ARCH=um
+#   make kunit-llvm                        the same built with clang (LLVM=1)
 #   make kunit-x86                         KUnit suites, x86_64 debug kernel
 #   make demo                              the demo in the dev VM (6.12)
 #   make vm-test                           pmd_test in the dev VM, 6.1 and 6.12
@@ -19,9 +20,9 @@
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KREL := $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 # Objects go to a directory per kernel, never next to the sources.
-OBJDIR ?= $(CURDIR)/.cache/build$(if $(LLVM),-llvm)/$(KREL)
+OBJDIR ?= $(CURDIR)/.cache/build/$(KREL)
 
-.PHONY: all modules install docs kunit kunit-x86 vm-test demo bench vm-test-debug \
+.PHONY: all modules install docs kunit kunit-llvm kunit-x86 vm-test demo bench vm-test-debug \
 	stress fuzz faultinject test clean
 
 # What the dev VM needs besides kernel headers.
@@ -52,6 +53,12 @@ docs:
 
 kunit:
 	scripts/kunit.sh um
+
+# Debian's headers come from gcc-built kernels and carry gcc-only flags:
+# clang builds the module only in a kernel it built, this one.
+kunit-llvm:
+	scripts/deps.sh clang lld llvm
+	scripts/kunit.sh um-llvm
 
 kunit-x86:
 	scripts/kunit.sh x86_64
