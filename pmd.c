@@ -20,6 +20,8 @@
 #include <linux/err.h>
 #include <linux/highmem.h>
 #include <linux/hmm.h>
+#include <linux/ioport.h>
+#include <linux/jiffies.h>
 #include <linux/kref.h>
 #include <linux/memory_hotplug.h>
 #include <linux/minmax.h>
@@ -34,10 +36,12 @@
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
 #include "pmd.h"
+#include "pmd_compat.h"
 #include "pmd_internal.h"
 
 #define CREATE_TRACE_POINTS
@@ -60,9 +64,23 @@
  * @pages: the page behind each page of the ranges, range after range;
  *         pinned for user descriptors
  * @notifier: persistent only: watches the span of the ranges
+ * @lock: persistent only: the notifier's "user provided lock": taken by
+ *        the invalidation callback around mmu_interval_set_seq() and by the
+ *        compare around mmu_interval_read_retry() and the store of @seq;
+ *        also guards @watch
  * @seq: persistent only: a notifier sequence at which @pages was the
- *       mapping; while the notifier still has it, a copy returns this
+ *       mapping; while the notifier still has it, a copy returns this.
+ *       Written under @lock, read locklessly by the copy's fast path
  * @watch: persistent only: pmdesc_watch()'s counter, or NULL
+ *
+ * Why the copy's fast path needs no lock: @seq is only ever a value that
+ * mmu_interval_read_begin() returned before a walk that found every page
+ * the same, committed under @lock only if no invalidation had begun since.
+ * An invalidation begins by setting the notifier's sequence to a new value
+ * (under @lock, before any page table changes), and sequences are never
+ * reused, so mmu_interval_check_retry(@seq) is false only while no
+ * invalidation has begun since the walk. A fast-path ORIGINAL is thus an
+ * answer from before any change, linearized at that lockless check.
  */
 struct pmdesc {
 	struct kref kref;
@@ -76,6 +94,7 @@ struct pmdesc {
 	u64 id;
 	struct page **pages;
 	struct mmu_interval_notifier notifier;
+	spinlock_t lock; /* notifier sequence commit; @watch */
 	unsigned long seq;
 	atomic64_t *watch;
 };
@@ -176,6 +195,7 @@ static struct pmdesc *pmdesc_alloc(struct mm_struct *mm,
 	}
 
 	kref_init(&d->kref);
+	spin_lock_init(&d->lock);
 	if (mm)
 		mmgrab(mm);
 	d->mm = mm;
@@ -215,22 +235,75 @@ static void pmdesc_uncharge(struct pmdesc *d)
 	d->user = NULL;
 }
 
-static long pmdesc_pin_remote(struct mm_struct *mm, unsigned long addr,
-			      unsigned long nr_pages, unsigned int gup_flags,
-			      struct page **pages)
+/*
+ * GUP's errors that mean "this page cannot be pinned" (-EOPNOTSUPP for
+ * fsdax, -EREMOTEIO for P2PDMA memory, -EHWPOISON, ...) are -EFAULT for
+ * pmdesc's callers; running out of memory and being killed stay what they
+ * are.
+ */
+static int pmdesc_pin_errno(long ret)
 {
-#ifdef PMDESC_PIN_REMOTE_HAS_VMAS
-	return pin_user_pages_remote(mm, addr, nr_pages, gup_flags, pages,
-				     NULL, NULL);
-#else
-	return pin_user_pages_remote(mm, addr, nr_pages, gup_flags, pages,
-				     NULL);
-#endif
+	if (ret == -ENOMEM || ret == -EINTR)
+		return ret;
+	return -EFAULT;
 }
 
 /*
- * Pin the pages of @r into @d->pages from index *@done on; advance *@done.
- * @fast: @d->mm is current's, use GUP-fast; else the mmap lock is held.
+ * A FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) to a small folio's
+ * reference count, so about two million pins of one page overflow it, and
+ * GUP warns. Refuse pins that take a folio past half of that: -ENOMEM, as
+ * GUP itself answers a reference it cannot take.
+ */
+#define PMDESC_MAX_FOLIO_REFS (INT_MAX / 2)
+
+static bool pmdesc_refs_near_limit(struct page **pages, unsigned long n)
+{
+	struct folio *folio, *last = NULL;
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		folio = page_folio(pages[i]);
+		if (folio == last)
+			continue;
+		if (folio_ref_count(folio) > PMDESC_MAX_FOLIO_REFS)
+			return true;
+		last = folio;
+	}
+	return false;
+}
+
+/*
+ * Pin up to @nr pages from @addr into @pages: with GUP-fast when @fast (the
+ * mm is current's), else under the mmap lock, which the caller holds, one
+ * VMA at a time where the kernel's GUP needs pmdesc_old_gup_flags().
+ * Return: the number of pages pinned, or -errno.
+ */
+static long pmdesc_pin_some(struct pmdesc *d, unsigned long addr,
+			    unsigned long nr, unsigned int gup_flags, bool fast,
+			    struct page **pages)
+{
+	struct vm_area_struct *vma;
+	int ret;
+
+	if (fast)
+		return pin_user_pages_fast(addr, min_t(unsigned long, nr,
+						       INT_MAX),
+					   gup_flags, pages);
+	if (PMDESC_PIN_NEEDS_VMA) {
+		vma = vma_lookup(d->mm, addr);
+		if (!vma)
+			return -EFAULT;
+		ret = pmdesc_old_gup_flags(vma, &gup_flags);
+		if (ret)
+			return ret;
+		nr = min(nr, (vma->vm_end - addr) >> PAGE_SHIFT);
+	}
+	return pmdesc_pin_user_pages_remote(d->mm, addr, nr, gup_flags, pages);
+}
+
+/*
+ * Pin the pages of @r into @d->pages from index *@done on; advance *@done
+ * past the pages pinned, also on error.
  */
 static int pmdesc_pin_range(struct pmdesc *d, const struct pmd_range *r,
 			    unsigned int gup_flags, bool fast,
@@ -243,20 +316,30 @@ static int pmdesc_pin_range(struct pmdesc *d, const struct pmd_range *r,
 
 	while (left) {
 		pages = d->pages + *done;
-		if (fast)
-			ret = pin_user_pages_fast(addr, min_t(unsigned long, left,
-							      INT_MAX),
-						  gup_flags, pages);
-		else
-			ret = pmdesc_pin_remote(d->mm, addr, left, gup_flags,
-						pages);
+		ret = pmdesc_pin_some(d, addr, left, gup_flags, fast, pages);
 		if (ret <= 0)
-			return ret ? ret : -EFAULT;
+			return ret ? pmdesc_pin_errno(ret) : -EFAULT;
 		*done += ret;
+		if (pmdesc_refs_near_limit(pages, ret))
+			return -ENOMEM;
 		left -= ret;
 		addr += ret << PAGE_SHIFT;
 	}
 	return 0;
+}
+
+/* Pages unpinned per call, so that a large descriptor lets others run. */
+#define PMDESC_UNPIN_BATCH 4096UL
+
+static void pmdesc_unpin(struct pmdesc *d, unsigned long nr_pages, bool dirty)
+{
+	unsigned long i, n;
+
+	for (i = 0; i < nr_pages; i += n) {
+		n = min(nr_pages - i, PMDESC_UNPIN_BATCH);
+		unpin_user_pages_dirty_lock(d->pages + i, n, dirty);
+		cond_resched();
+	}
 }
 
 /*
@@ -265,8 +348,8 @@ static int pmdesc_pin_range(struct pmdesc *d, const struct pmd_range *r,
  */
 static int pmdesc_pin(struct pmdesc *d)
 {
+	bool fast = d->mm == current->mm && !PMDESC_PIN_NEEDS_VMA;
 	unsigned int gup_flags = FOLL_LONGTERM;
-	bool fast = d->mm == current->mm;
 	unsigned long done = 0;
 	unsigned int i;
 	int ret = 0;
@@ -284,7 +367,7 @@ static int pmdesc_pin(struct pmdesc *d)
 	if (!fast)
 		mmap_read_unlock(d->mm);
 	if (ret)
-		unpin_user_pages(d->pages, done);
+		pmdesc_unpin(d, done, false);
 	return ret;
 }
 
@@ -298,14 +381,12 @@ static bool pmdesc_invalidate(struct mmu_interval_notifier *notifier,
 			      unsigned long cur_seq)
 {
 	struct pmdesc *d = container_of(notifier, struct pmdesc, notifier);
-	atomic64_t *watch;
 
+	spin_lock(&d->lock);
 	mmu_interval_set_seq(notifier, cur_seq);
-	/* Order the new sequence before the watch: pairs with pmdesc_watch(). */
-	smp_mb();
-	watch = READ_ONCE(d->watch);
-	if (watch)
-		atomic64_inc(watch);
+	if (d->watch)
+		atomic64_inc(d->watch);
+	spin_unlock(&d->lock);
 	return true;
 }
 
@@ -353,8 +434,7 @@ static void pmdesc_release(struct kref *kref)
 		this_cpu_sub(pmdesc_cpu_stats.pinned, d->nr_pages);
 		pmdesc_unwatch_ranges(d);
 		pmdesc_uncharge(d);
-		unpin_user_pages_dirty_lock(d->pages, d->nr_pages,
-					    d->flags & PMD_F_DEVICE_WRITES);
+		pmdesc_unpin(d, d->nr_pages, d->flags & PMD_F_DEVICE_WRITES);
 	}
 	pmdesc_free(d);
 }
@@ -439,7 +519,12 @@ static struct pmdesc *pmdesc_create(struct mm_struct *mm,
  * @flags: %PMD_F_PERSISTENT, %PMD_F_DEVICE_READS, %PMD_F_DEVICE_WRITES
  *
  * Pins every page that the bytes of the ranges touch with FOLL_LONGTERM
- * (and FOLL_WRITE for %PMD_F_DEVICE_WRITES) and records them. The pins are
+ * (and FOLL_WRITE for %PMD_F_DEVICE_WRITES) and records them. In a private
+ * (COW) mapping a read-only pin unshares the page first, so the page
+ * recorded is the one the process keeps when it writes later; a writable
+ * pin of a file mapping that needs dirty tracking (ext4, xfs, ...: any but
+ * shmem, memfd and hugetlb) is refused. Both are what 6.12's GUP does, and
+ * pmdesc does on older kernels too. The pins are
  * charged to the calling task's user and to @mm against the caller's
  * RLIMIT_MEMLOCK, unless the caller has CAP_IPC_LOCK. A persistent
  * descriptor also registers an mmu_interval_notifier over its ranges.
@@ -447,8 +532,9 @@ static struct pmdesc *pmdesc_create(struct mm_struct *mm,
  * Context: Process context; may take @mm's mmap lock. May sleep.
  * Return: a descriptor holding one reference, or an ERR_PTR():
  * -EINVAL for bad flags, ranges or counts; -EFAULT when a page cannot be
- * pinned; -ENOMEM when out of memory or over RLIMIT_MEMLOCK; -ESRCH when
- * @mm has no users left; -EINTR when killed while waiting for the mmap lock.
+ * pinned; -ENOMEM when out of memory, over RLIMIT_MEMLOCK, or when a page
+ * is pinned so often that its reference count nears its limit; -ESRCH when
+ * @mm has no users left; -EINTR when killed.
  */
 struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 				  const struct pmd_range *ranges,
@@ -477,6 +563,22 @@ static struct page *pmdesc_phys_page(u64 pa)
 }
 
 /*
+ * Is every page that bytes [@pa, @pa + @len) touch System RAM in the
+ * resource tree? Holes between RAM ranges have online struct pages too.
+ */
+static bool pmdesc_phys_is_ram(u64 pa, u64 len)
+{
+	u64 start = ALIGN_DOWN(pa, PAGE_SIZE), end;
+
+	if (!len || check_add_overflow(pa, len, &end) || end > PHYS_ADDR_MAX ||
+	    end - start > SIZE_MAX - PAGE_SIZE)
+		return false;
+	return region_intersects(start, PAGE_ALIGN(end) - start,
+				 IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) ==
+	       REGION_INTERSECTS;
+}
+
+/*
  * Build a descriptor of one range of memory that the caller owns, ending at
  * or below @limit: record the page that @page_at() gives for the address of
  * each page of the range; -EINVAL if it gives NULL for any.
@@ -495,7 +597,8 @@ static struct pmdesc *pmdesc_create_owned(u64 addr, u64 len, u32 flags,
 	if (IS_ERR(d))
 		return d;
 	ret = -ENOMEM;
-	d->pages = kvmalloc_array(d->nr_pages, sizeof(*d->pages), GFP_KERNEL);
+	d->pages = kvmalloc_array(d->nr_pages, sizeof(*d->pages),
+				  GFP_KERNEL | __GFP_NOWARN);
 	if (!d->pages)
 		goto err_free;
 	ret = -EINVAL;
@@ -546,22 +649,25 @@ EXPORT_SYMBOL_GPL(pmdesc_create_kernel);
  * @flags: as for pmdesc_create_kernel()
  *
  * Records the page of each page frame of the range, as IOKit's
- * withPhysicalAddress() does. The range must be online memory with struct
- * pages (not MMIO). Nothing is pinned or charged: the caller keeps the
- * memory allocated for as long as the descriptor lives.
- * pmdesc_copy_persistent() rejects it with -EINVAL.
+ * withPhysicalAddress() does. The range must be System RAM in the resource
+ * tree, online, with struct pages (not MMIO, not a hole between RAM).
+ * Nothing is pinned or charged: the caller keeps the memory allocated for
+ * as long as the descriptor lives. pmdesc_copy_persistent() rejects it with
+ * -EINVAL.
  *
  * Context: Process context. May sleep.
  * Return: a descriptor holding one reference, or an ERR_PTR(): -EINVAL for
  * bad flags, a zero or overflowing length, or a page frame that is not
- * online memory; -ENOMEM when out of memory.
+ * online System RAM; -ENOMEM when out of memory.
  */
 struct pmdesc *pmdesc_create_phys(phys_addr_t pa, size_t len, u32 flags)
 {
-	return pmdesc_created(pmdesc_create_owned(pa, len, flags,
-						  PHYS_ADDR_MAX,
-						  pmdesc_phys_page),
-			      PMDESC_KIND_PHYS, flags);
+	struct pmdesc *d = ERR_PTR(-EINVAL);
+
+	if (pmdesc_phys_is_ram(pa, len))
+		d = pmdesc_create_owned(pa, len, flags, PHYS_ADDR_MAX,
+					pmdesc_phys_page);
+	return pmdesc_created(d, PMDESC_KIND_PHYS, flags);
 }
 EXPORT_SYMBOL_GPL(pmdesc_create_phys);
 
@@ -665,6 +771,66 @@ static struct page *pmdesc_probe_huge(struct hmm_range *range,
 }
 
 /*
+ * Compare the @n pages at @range->start with @d's recorded pages from
+ * @index on: by one probe when a PMD-sized leaf maps them, else by a batch
+ * of PFNs. Return: 1 same, 0 different, or -errno.
+ */
+static int pmdesc_compare_batch(struct pmdesc *d, struct hmm_range *range,
+				struct pmdesc_pfns *p, unsigned long index,
+				unsigned long n)
+{
+	unsigned long i;
+	int ret;
+
+	ret = pmdesc_fault_pfns(range, p, n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++)
+		if (hmm_pfn_to_page(p->pfns[i]) != d->pages[index + i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Compare range @r, whose first page is recorded at @index, batch by
+ * batch; *@batch is the size of the next PFN batch, doubled after each.
+ * Return: 1 same, 0 different, or -errno (-EINTR when killed).
+ */
+static int pmdesc_compare_range(struct pmdesc *d, struct hmm_range *range,
+				struct pmdesc_pfns *p, const struct pmd_range *r,
+				unsigned long index, unsigned long *batch)
+{
+	unsigned long left, n, to_table_end;
+	struct page *huge;
+	int ret;
+
+	range->start = ALIGN_DOWN(r->addr, PAGE_SIZE);
+	for (left = pmdesc_range_pages(r); left; left -= n) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+		huge = pmdesc_probe_huge(range, p, left);
+		if (IS_ERR(huge))
+			return PTR_ERR(huge);
+		if (huge) {
+			n = PMDESC_COMPARE_BATCH;
+			ret = pmdesc_pages_follow(d, index, huge, n);
+		} else {
+			to_table_end = (PMD_SIZE - (range->start & ~PMD_MASK)) >>
+				       PAGE_SHIFT;
+			n = min3(left, *batch, to_table_end);
+			*batch = min(2 * *batch, PMDESC_COMPARE_BATCH);
+			ret = pmdesc_compare_batch(d, range, p, index, n);
+		}
+		if (ret <= 0)
+			return ret;
+		index += n;
+		range->start += n << PAGE_SHIFT;
+	}
+	return 1;
+}
+
+/*
  * Compare the mapping with @d's recorded pages under notifier sequence @seq,
  * with @d->mm's mmap lock held. Return: 1 same, 0 different, or -errno;
  * -EBUSY when an invalidation raced with the walk.
@@ -678,68 +844,75 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 		.default_flags = HMM_PFN_REQ_FAULT,
 	};
 	unsigned long batch = PMDESC_COMPARE_FIRST;
-	unsigned long index = 0, left, n, i;
-	struct page *huge;
+	unsigned long index = 0;
 	unsigned int r;
-	int ret;
+	int ret = 1;
 
 	if (d->flags & PMD_F_DEVICE_WRITES)
 		range.default_flags |= HMM_PFN_REQ_WRITE;
-	for (r = 0; r < d->nr_ranges; r++) {
-		range.start = ALIGN_DOWN(d->ranges[r].addr, PAGE_SIZE);
-		for (left = pmdesc_range_pages(&d->ranges[r]); left; left -= n) {
-			huge = pmdesc_probe_huge(&range, p, left);
-			if (IS_ERR(huge))
-				return PTR_ERR(huge);
-			if (huge) {
-				n = PMDESC_COMPARE_BATCH;
-				if (!pmdesc_pages_follow(d, index, huge, n))
-					return 0;
-			} else {
-				n = min3(left, batch, (PMD_SIZE - (range.start &
-							~PMD_MASK)) >> PAGE_SHIFT);
-				batch = min(2 * batch, PMDESC_COMPARE_BATCH);
-				ret = pmdesc_fault_pfns(&range, p, n);
-				if (ret)
-					return ret;
-				for (i = 0; i < n; i++)
-					if (hmm_pfn_to_page(p->pfns[i]) !=
-					    d->pages[index + i])
-						return 0;
-			}
-			index += n;
-			range.start += n << PAGE_SHIFT;
-		}
+	for (r = 0; r < d->nr_ranges && ret == 1; r++) {
+		ret = pmdesc_compare_range(d, &range, p, &d->ranges[r], index,
+					   &batch);
+		index += pmdesc_range_pages(&d->ranges[r]);
 	}
-	return 1;
+	return ret;
+}
+
+/*
+ * One walk under a fresh notifier sequence. Its verdict, same or
+ * different, holds only if no invalidation began during the walk: checked
+ * under @d->lock, where a "same" also becomes @d's sequence, so that the
+ * next copy takes the fast path. Return: 1 same, 0 different, -EBUSY when
+ * an invalidation raced with the walk, or -errno.
+ */
+static int pmdesc_compare_once(struct pmdesc *d, struct pmdesc_pfns *p)
+{
+	unsigned long seq = mmu_interval_read_begin(&d->notifier);
+	int ret;
+
+	ret = mmap_read_lock_killable(d->mm);
+	if (ret)
+		return ret;
+	ret = pmdesc_compare_locked(d, seq, p);
+	mmap_read_unlock(d->mm);
+	if (ret < 0)
+		return ret;
+	spin_lock(&d->lock);
+	if (mmu_interval_read_retry(&d->notifier, seq))
+		ret = -EBUSY;
+	else if (ret)
+		WRITE_ONCE(d->seq, seq);
+	spin_unlock(&d->lock);
+	return ret;
 }
 
 /*
  * Is every page of @d's ranges still the page it recorded? A walk of the
  * page tables with hmm_range_fault(), faulting where pinning would but taking
- * no page reference, under the notifier's sequence. When the answer is yes
- * the sequence becomes @d's, so the next copy takes the fast path again.
- * The caller holds a user reference on @d->mm.
- * Return: 1 same, 0 different, or -errno.
+ * no page reference, retried while invalidations race with it, for at most
+ * HMM_RANGE_DEFAULT_TIMEOUT, as in-tree HMM users bound theirs. The caller
+ * holds a user reference on @d->mm.
+ * Return: 1 same, 0 different, or -errno: -EBUSY when invalidations kept
+ * racing with the walk until the timeout, -EINTR when killed.
  */
 static int pmdesc_compare(struct pmdesc *d)
 {
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct pmdesc_pfns pfns;
-	unsigned long seq;
 	int ret;
 
 	pmdesc_pfns_init(&pfns);
-	do {
-		seq = mmu_interval_read_begin(&d->notifier);
-		ret = mmap_read_lock_killable(d->mm);
-		if (ret)
+	for (;;) {
+		ret = pmdesc_compare_once(d, &pfns);
+		if (ret != -EBUSY || time_after(jiffies, timeout))
 			break;
-		ret = pmdesc_compare_locked(d, seq, &pfns);
-		mmap_read_unlock(d->mm);
-	} while (ret == -EBUSY ||
-		 (ret == 1 && mmu_interval_read_retry(&d->notifier, seq)));
-	if (ret == 1)
-		WRITE_ONCE(d->seq, seq);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
 	pmdesc_pfns_free(&pfns);
 	return ret;
 }
@@ -808,7 +981,9 @@ static void pmdesc_copied(const struct pmdesc *orig, const struct pmdesc *copy,
  * descriptor, or not persistent);
  * -EFAULT when a page can no longer be pinned (e.g. unmapped); -ENOMEM when
  * out of memory or over RLIMIT_MEMLOCK; -ESRCH when the address space is
- * gone; -EINTR when killed while waiting for the mmap lock.
+ * gone; -EINTR when killed; -EBUSY when invalidations of the span of the
+ * ranges (their gaps included) kept racing with the walk for
+ * HMM_RANGE_DEFAULT_TIMEOUT (a second): try again.
  */
 struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig)
 {
@@ -833,7 +1008,9 @@ EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
  * @d: a user descriptor created with %PMD_F_PERSISTENT
  * @counter: incremented on every invalidation of @d's ranges from now on;
  *           NULL to stop. Must stay valid until @d is released or the
- *           counter is replaced.
+ *           counter is replaced: once pmdesc_watch() returned, no
+ *           invalidation touches the counter it replaced, which the caller
+ *           may then free.
  *
  * Lets a cache tell with one load that a copy would still return @d: sample
  * @counter, then call pmdesc_copy_persistent(); while @counter still holds
@@ -841,16 +1018,18 @@ EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
  * spurious (a copy then returns @d through the slow path); an unmoved one
  * never hides a change.
  *
- * Context: Any context.
+ * Context: Any context but an invalidation callback of @d's address space;
+ * takes and releases a spinlock that those callbacks take.
  * Return: 0, or -EINVAL when @d is not a persistent user descriptor.
  */
 int pmdesc_watch(struct pmdesc *d, atomic64_t *counter)
 {
 	if (!pmdesc_is_persistent(d))
 		return -EINVAL;
-	WRITE_ONCE(d->watch, counter);
-	/* Pairs with the barrier in pmdesc_invalidate(). */
-	smp_mb();
+	/* Waits for an invalidation callback that may hold the old one. */
+	spin_lock(&d->lock);
+	d->watch = counter;
+	spin_unlock(&d->lock);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(pmdesc_watch);

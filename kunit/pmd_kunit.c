@@ -17,6 +17,7 @@
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/ioport.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -730,6 +731,85 @@ static void watch_needs_persistent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pmdesc_watch(d, &counter), -EINVAL);
 }
 
+struct invalidate_loop {
+	struct mm_struct *mm;
+	unsigned long uaddr;
+	atomic_t stop;
+	struct completion done;
+};
+
+/* Zap the page at @uaddr of @mm, populated or not, until told to stop. */
+static int invalidate_loop_fn(void *data)
+{
+	struct invalidate_loop *il = data;
+	struct vm_area_struct *vma;
+
+	while (!atomic_read(&il->stop)) {
+		mmap_read_lock(il->mm);
+		vma = vma_lookup(il->mm, il->uaddr);
+		if (vma)
+			zap_page_range_single(vma, il->uaddr, PAGE_SIZE, NULL);
+		mmap_read_unlock(il->mm);
+		cond_resched();
+	}
+	complete(&il->done);
+	return 0;
+}
+
+#define WATCH_SLOTS 16
+#define WATCH_ROUNDS 50000
+
+/*
+ * Once pmdesc_watch() replaced a counter, no invalidation touches it any
+ * more, so its owner may free it. While a thread keeps invalidating the
+ * page between two ranges, hand counters out round-robin and replace each
+ * one: each must keep the value it had when it was replaced.
+ */
+static void watch_replacement_waits_for_callbacks(struct kunit *test)
+{
+	unsigned long uaddr = map_anon(test, 3);
+	struct pmd_range r[] = {
+		{ .addr = uaddr, .len = PAGE_SIZE },
+		{ .addr = uaddr + 2 * PAGE_SIZE, .len = PAGE_SIZE },
+	};
+	struct invalidate_loop il = {
+		.mm = current->mm,
+		.uaddr = uaddr + PAGE_SIZE,
+	};
+	unsigned long i, slot, late = 0, counted = 0;
+	struct task_struct *task;
+	atomic64_t *counters;
+	struct pmdesc *d;
+	s64 *left_at;
+
+	counters = kunit_kcalloc(test, WATCH_SLOTS, sizeof(*counters),
+				 GFP_KERNEL);
+	left_at = kunit_kcalloc(test, WATCH_SLOTS, sizeof(*left_at),
+				GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, counters);
+	KUNIT_ASSERT_NOT_NULL(test, left_at);
+	d = create_ranges(test, r, ARRAY_SIZE(r), PMDESC_RW);
+	init_completion(&il.done);
+	task = kthread_run(invalidate_loop_fn, &il, "pmdesc-kunit-zap");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
+	for (i = 0; i < WATCH_ROUNDS; i++) {
+		slot = i % WATCH_SLOTS;
+		if (atomic64_read(&counters[slot]) != left_at[slot])
+			late++;
+		atomic64_set(&counters[slot], 0);
+		pmdesc_watch(d, &counters[slot]);
+		cond_resched();
+		pmdesc_watch(d, NULL);
+		left_at[slot] = atomic64_read(&counters[slot]);
+		counted += left_at[slot];
+	}
+	atomic_set(&il.stop, 1);
+	wait_for_completion(&il.done);
+	KUNIT_EXPECT_EQ_MSG(test, late, 0,
+			    "invalidations counted after the counter's replacement");
+	KUNIT_EXPECT_GT_MSG(test, counted, 0, "no invalidation was counted");
+}
+
 struct copy_in_kthread {
 	struct pmdesc *orig;
 	struct pmdesc *copy;
@@ -900,6 +980,7 @@ static struct kunit_case pmdesc_copy_cases[] = {
 	KUNIT_CASE(copy_persistent_spurious_invalidation_returns_original),
 	KUNIT_CASE(copy_persistent_from_other_task),
 	KUNIT_CASE(watch_needs_persistent),
+	KUNIT_CASE(watch_replacement_waits_for_callbacks),
 	KUNIT_CASE(copy_persistent_punch_hole_returns_fresh),
 	KUNIT_CASE(copy_persistent_shmem_remapped_returns_original),
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
@@ -1069,10 +1150,25 @@ static struct page *alloc_four_pages(struct kunit *test)
 	return page;
 }
 
+/*
+ * Four pages for a physical descriptor, which takes System RAM of the
+ * resource tree only; UML registers none, the test is skipped there.
+ */
+static struct page *alloc_four_ram_pages(struct kunit *test)
+{
+	struct page *page = alloc_four_pages(test);
+
+	if (region_intersects(page_to_phys(page), 4 * PAGE_SIZE,
+			      IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
+	    REGION_INTERSECTS)
+		kunit_skip(test, "no System RAM in the resource tree");
+	return page;
+}
+
 /* A physical range: its page frames, one segment, not copyable. */
 static void create_phys_describes_page_frames(struct kunit *test)
 {
-	struct page *page = alloc_four_pages(test);
+	struct page *page = alloc_four_ram_pages(test);
 	phys_addr_t pa = page_to_phys(page) + 10;
 	size_t len = 4 * PAGE_SIZE - 20, seg;
 	struct pmdesc *d;
@@ -1096,7 +1192,7 @@ static void create_phys_describes_page_frames(struct kunit *test)
 
 static void create_phys_rejects_bad_arguments(struct kunit *test)
 {
-	phys_addr_t pa = page_to_phys(alloc_four_pages(test));
+	phys_addr_t pa = page_to_phys(alloc_four_ram_pages(test));
 
 	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(pa, 0, 0),
 			    ERR_PTR(-EINVAL));
@@ -1109,6 +1205,36 @@ static void create_phys_rejects_bad_arguments(struct kunit *test)
 								PAGE_SIZE) -
 						     PAGE_SIZE, PAGE_SIZE, 0),
 			    ERR_PTR(-EINVAL));
+	/* RAM, then a tebibyte that is not: refused before any allocation. */
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(pa, 1ULL << 40, 0),
+			    ERR_PTR(-EINVAL));
+}
+
+/*
+ * Page frames that have online struct pages but are not System RAM: the
+ * legacy VGA hole at 0xa0000 of a PC is in the first memory section.
+ */
+static void create_phys_rejects_holes(struct kunit *test)
+{
+	const phys_addr_t hole = 0xa0000;
+
+	if (!IS_ENABLED(CONFIG_X86) || !pfn_to_online_page(PHYS_PFN(hole)))
+		kunit_skip(test, "no PC memory map");
+	KUNIT_EXPECT_NE(test, region_intersects(hole, PAGE_SIZE,
+						IORESOURCE_SYSTEM_RAM,
+						IORES_DESC_NONE),
+			REGION_INTERSECTS);
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(hole, PAGE_SIZE, 0),
+			    ERR_PTR(-EINVAL));
+}
+
+/* A length no page array can hold is an error, not an allocation warning. */
+static void create_kernel_huge_length_fails(struct kunit *test)
+{
+	void *buf = page_address(alloc_four_pages(test));
+
+	KUNIT_EXPECT_TRUE(test, IS_ERR(pmdesc_create_kernel(buf, 1ULL << 40,
+							    0)));
 }
 
 static struct kunit_case pmdesc_kernel_cases[] = {
@@ -1117,6 +1243,8 @@ static struct kunit_case pmdesc_kernel_cases[] = {
 	KUNIT_CASE(create_kernel_rejects_bad_arguments),
 	KUNIT_CASE(create_phys_describes_page_frames),
 	KUNIT_CASE(create_phys_rejects_bad_arguments),
+	KUNIT_CASE(create_phys_rejects_holes),
+	KUNIT_CASE(create_kernel_huge_length_fails),
 	{}
 };
 
@@ -1176,8 +1304,8 @@ static void sg_table_coalesces_and_splits(struct kunit *test)
 	struct pmdesc *d;
 	struct sg_table *sgt, bad;
 
-	d = hold(test, pmdesc_create_phys(page_to_phys(page) + 10, len,
-					  PMD_F_DEVICE_READS));
+	d = hold(test, pmdesc_create_kernel(page_address(page) + 10, len,
+					    PMD_F_DEVICE_READS));
 	sgt = sg_table_of(test, d, UINT_MAX);
 	KUNIT_ASSERT_EQ(test, sgt->orig_nents, 1);
 	KUNIT_EXPECT_PTR_EQ(test, sg_page(sgt->sgl), page);
@@ -1239,8 +1367,8 @@ static void sg_table_maps_for_dma(struct kunit *test)
 	dev->dma_mask = &dev->coherent_dma_mask;
 	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)),
 			0);
-	d = hold(test, pmdesc_create_phys(page_to_phys(page), 4 * PAGE_SIZE,
-					  PMD_F_DEVICE_WRITES));
+	d = hold(test, pmdesc_create_kernel(page_address(page), 4 * PAGE_SIZE,
+					    PMD_F_DEVICE_WRITES));
 	sgt = sg_table_of(test, d, PAGE_SIZE);
 	KUNIT_ASSERT_EQ(test, dma_map_sgtable(dev, sgt, DMA_FROM_DEVICE, 0), 0);
 	KUNIT_EXPECT_GE(test, sgt->nents, 1);

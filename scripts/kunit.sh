@@ -33,7 +33,7 @@ x86_64)
 	set -- --arch=x86_64 --kunitconfig="$kunitdir" \
 		--kunitconfig="$kunitdir/debug.kunitconfig" \
 		--kernel_args=transparent_hugepage=always \
-		--qemu_args="-m 1024" --timeout=1200 "$@"
+		--qemu_args="-m 1024 -smp 2" --timeout=1200 "$@"
 	;;
 *)
 	echo "usage: $0 um|um-llvm|x86_64 [kunit.py run arguments]" >&2

@@ -60,7 +60,7 @@ scripts/dkms-test.sh "$(scripts/kdir.sh 6.1)" "$(scripts/kdir.sh 6.12)" || rc=$?
 result "$rc" "dkms add and dkms build against Debian's 6.1 and 6.12 headers"
 
 tree=$(scripts/linux-tree.sh)
-c_sources="pmd.c pmd.h pmd_ioctl.c pmd_internal.h pmd_trace.h uapi/pmd.h
+c_sources="pmd.c pmd.h pmd_ioctl.c pmd_internal.h pmd_compat.h pmd_trace.h uapi/pmd.h
 	kunit/pmd_kunit.c userspace/*.c userspace/*.h"
 rc=0
 # shellcheck disable=SC2086
