@@ -22,10 +22,10 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 #include <linux/xarray.h>
 
 #include "pmd.h"
+#include "pmd_compat.h"
 #include "pmd_internal.h"
 
 static unsigned int max_handles = 65536;
@@ -39,8 +39,10 @@ MODULE_PARM_DESC(max_handles,
  * @lock: serializes the handles' reference counts and their removal
  * @handles: handle -> struct pmd_handle; a new handle stays reserved (NULL)
  *           until nothing can make its creation fail
- * @status: the status area: %PMD_STATUS_WORDS words, mapped read-only
- * @status_ida: the words in use
+ * @status_pages: the status area, page index -> struct page; a page is
+ *                allocated (charged to the opener) when the first word in it
+ *                is handed out and lives until the file is closed
+ * @status_ida: the words in use, at most %PMD_STATUS_WORDS
  * @nr_handles: handles in @handles, reserved ones included
  */
 struct pmd_file {
@@ -48,9 +50,11 @@ struct pmd_file {
 	struct mutex lock; /* handles' refs and removal */
 	struct xarray handles;
 	atomic_t nr_handles;
-	atomic64_t *status;
+	struct xarray status_pages;
 	struct ida status_ida;
 };
+
+#define PMD_WORDS_PER_PAGE (PAGE_SIZE / sizeof(__u64))
 
 /**
  * struct pmd_handle - what a handle names
@@ -93,19 +97,77 @@ static struct pmdesc *pmd_get_desc(struct pmd_file *pf, u32 handle)
 	return d;
 }
 
-/* Give a persistent descriptor a status word, when one is left. */
-static u32 pmd_status_attach(struct pmd_file *pf, struct pmdesc *d)
+/* The page of the status area that holds word @index, allocated if need be. */
+static struct page *pmd_status_page(struct pmd_file *pf, u32 index)
+{
+	unsigned long pgoff = index / PMD_WORDS_PER_PAGE;
+	struct page *page, *old;
+
+	page = xa_load(&pf->status_pages, pgoff);
+	if (page)
+		return page;
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page)
+		return NULL;
+	old = xa_cmpxchg(&pf->status_pages, pgoff, NULL, page,
+			 GFP_KERNEL_ACCOUNT);
+	if (!old)
+		return page;
+	__free_page(page);
+	return xa_is_err(old) ? NULL : old;
+}
+
+static atomic64_t *pmd_status_word(struct pmd_file *pf, u32 index)
+{
+	struct page *page = xa_load(&pf->status_pages,
+				    index / PMD_WORDS_PER_PAGE);
+
+	return (atomic64_t *)page_address(page) + index % PMD_WORDS_PER_PAGE;
+}
+
+/*
+ * Reserve a status word for a persistent descriptor, when one is left:
+ * its index, or %PMD_STATUS_NONE; -ENOMEM when out of memory.
+ */
+static s64 pmd_status_reserve(struct pmd_file *pf, struct pmdesc *d)
 {
 	int index;
 
 	if (!(pmdesc_flags(d) & PMD_F_PERSISTENT))
 		return PMD_STATUS_NONE;
 	index = ida_alloc_max(&pf->status_ida, PMD_STATUS_WORDS - 1,
-			      GFP_KERNEL);
-	if (index < 0)
+			      GFP_KERNEL_ACCOUNT);
+	if (index == -ENOSPC)
 		return PMD_STATUS_NONE;
-	pmdesc_watch(d, &pf->status[index]);
+	if (index < 0)
+		return index;
+	if (!pmd_status_page(pf, index)) {
+		ida_free(&pf->status_ida, index);
+		return -ENOMEM;
+	}
 	return index;
+}
+
+static void pmd_status_unreserve(struct pmd_file *pf, u32 index)
+{
+	if (index != PMD_STATUS_NONE)
+		ida_free(&pf->status_ida, index);
+}
+
+/*
+ * Make the reserved word count @h's invalidations. The word moves first:
+ * it may have been another handle's, and a sample taken of it then must not
+ * match now.
+ */
+static void pmd_status_attach(struct pmd_file *pf, struct pmd_handle *h)
+{
+	atomic64_t *word;
+
+	if (h->status_index == PMD_STATUS_NONE)
+		return;
+	word = pmd_status_word(pf, h->status_index);
+	atomic64_inc(word);
+	pmdesc_watch(h->desc, word);
 }
 
 static void pmd_status_detach(struct pmd_file *pf, struct pmd_handle *h)
@@ -135,6 +197,7 @@ static int pmd_publish(struct pmd_file *pf, struct pmdesc *d, u32 *handle,
 		       void __user *uarg, const void *karg, size_t size)
 {
 	struct pmd_handle *h;
+	s64 index;
 	int ret;
 
 	ret = pmd_count_handle(pf);
@@ -149,16 +212,24 @@ static int pmd_publish(struct pmd_file *pf, struct pmdesc *d, u32 *handle,
 		       GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_free;
+	index = pmd_status_reserve(pf, d);
+	if (index < 0) {
+		ret = index;
+		goto err_erase;
+	}
 	ret = pmd_respond(uarg, karg, size);
 	if (ret)
-		goto err_erase;
+		goto err_unreserve;
 	h->desc = d;
 	h->refs = 1;
-	h->status_index = pmd_status_attach(pf, d);
+	h->status_index = index;
+	pmd_status_attach(pf, h);
 	/* Replaces the reserved entry: allocates nothing, cannot fail. */
 	xa_store(&pf->handles, *handle, h, GFP_KERNEL);
 	return 0;
 
+err_unreserve:
+	pmd_status_unreserve(pf, index);
 err_erase:
 	xa_erase(&pf->handles, *handle);
 err_free:
@@ -368,10 +439,14 @@ static int pmd_ioctl_pfns(struct pmd_file *pf, union pmd_ioctl_arg *arg,
 	nr_pages = pmdesc_nr_pages(d);
 	if (cmd->first > nr_pages || cmd->nr > nr_pages - cmd->first)
 		ret = -EINVAL;
-	for (i = 0; i < cmd->nr && !ret; i++)
+	for (i = 0; i < cmd->nr && !ret; i++) {
 		if (put_user(page_to_pfn(pmdesc_page(d, cmd->first + i)),
 			     &upfns[i]))
 			ret = -EFAULT;
+		else if (fatal_signal_pending(current))
+			ret = -EINTR;
+		cond_resched();
+	}
 	pmdesc_put(d);
 	return ret;
 }
@@ -425,17 +500,31 @@ static long pmd_fops_ioctl(struct file *filp, unsigned int cmd,
 	return op->execute(pf, &karg, uarg);
 }
 
-static int pmd_status_mprotect(struct vm_area_struct *vma, unsigned long start,
-			       unsigned long end, unsigned long newflags)
+/* A page of the status area: one that holds a word handed out, else none. */
+static vm_fault_t pmd_status_fault(struct vm_fault *vmf)
 {
-	return newflags & VM_WRITE ? -EACCES : 0;
+	struct pmd_file *pf = vmf->vma->vm_file->private_data;
+	struct page *page = xa_load(&pf->status_pages, vmf->pgoff);
+
+	if (!page)
+		return VM_FAULT_SIGBUS;
+	get_page(page);
+	vmf->page = page;
+	return 0;
 }
 
 static const struct vm_operations_struct pmd_status_vm_ops = {
-	.mprotect = pmd_status_mprotect,
+	.fault = pmd_status_fault,
 };
 
-/* Map the status area, read-only, for the opener only. */
+/*
+ * Map the status area, read-only, for the opener only. No mapping of it may
+ * ever become writable or copied: a private copy of a word would never move
+ * again. So the mapping may not become writable (no VM_MAYWRITE, which also
+ * stops FOLL_FORCE writes through /proc/<pid>/mem or ptrace), is not
+ * inherited by a child (VM_DONTCOPY; it belongs to the opener's mm) and
+ * cannot grow.
+ */
 static int pmd_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 {
 	struct pmd_file *pf = filp->private_data;
@@ -446,8 +535,10 @@ static int pmd_fops_mmap(struct file *filp, struct vm_area_struct *vma)
 		return -EPERM;
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > PMD_STATUS_SIZE)
 		return -EINVAL;
+	vm_flags_clear(vma, VM_MAYWRITE);
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND);
 	vma->vm_ops = &pmd_status_vm_ops;
-	return remap_vmalloc_range(vma, pf->status, 0);
+	return 0;
 }
 
 static int pmd_fops_open(struct inode *inode, struct file *filp)
@@ -459,11 +550,7 @@ static int pmd_fops_open(struct inode *inode, struct file *filp)
 	pf = kzalloc(sizeof(*pf), GFP_KERNEL_ACCOUNT);
 	if (!pf)
 		return -ENOMEM;
-	pf->status = vmalloc_user(PMD_STATUS_SIZE);
-	if (!pf->status) {
-		kfree(pf);
-		return -ENOMEM;
-	}
+	xa_init(&pf->status_pages);
 	ida_init(&pf->status_ida);
 	mmgrab(current->mm);
 	pf->mm = current->mm;
@@ -477,6 +564,7 @@ static int pmd_fops_release(struct inode *inode, struct file *filp)
 {
 	struct pmd_file *pf = filp->private_data;
 	struct pmd_handle *h;
+	struct page *page;
 	unsigned long index;
 
 	xa_for_each(&pf->handles, index, h) {
@@ -484,10 +572,13 @@ static int pmd_fops_release(struct inode *inode, struct file *filp)
 		for (; h->refs; h->refs--)
 			pmdesc_put(h->desc);
 		kfree(h);
+		cond_resched();
 	}
 	xa_destroy(&pf->handles);
 	ida_destroy(&pf->status_ida);
-	vfree(pf->status);
+	xa_for_each(&pf->status_pages, index, page)
+		__free_page(page);
+	xa_destroy(&pf->status_pages);
 	mutex_destroy(&pf->lock);
 	mmdrop(pf->mm);
 	kfree(pf);

@@ -75,8 +75,15 @@ struct pmd_range {
  * - E2BIG: nonzero bytes beyond the v1 struct.
  * - ENOENT: unknown handle.
  * - EFAULT: a page that cannot be pinned (unmapped, VM_IO/VM_PFNMAP, a
- *   read-only mapping with %PMD_F_DEVICE_WRITES), or a bad user pointer.
- * - ENOMEM: out of memory, or RLIMIT_MEMLOCK exceeded.
+ *   read-only mapping with %PMD_F_DEVICE_WRITES, %PMD_F_DEVICE_WRITES over
+ *   a shared file mapping that needs dirty tracking: any file but shmem,
+ *   memfd and hugetlbfs), or a bad user pointer.
+ * - ENOMEM: out of memory, RLIMIT_MEMLOCK exceeded, or a page pinned so
+ *   often that its reference count nears its limit.
+ * - EINTR: the caller was killed (CREATE, COPY, READ, WRITE, PFNS).
+ * - EBUSY: COPY: invalidations of the span of the ranges (the gaps between
+ *   them included) kept racing with the comparison for a second; nothing
+ *   changed, try again.
  * - EMFILE: CREATE or a fresh COPY would give the file more handles than
  *   the module parameter max_handles allows (default 65536).
  * - EOVERFLOW: COPY would give a handle more than %PMD_MAX_HANDLE_REFS
@@ -232,7 +239,12 @@ struct pmd_pfns {
  * DOC: status area
  *
  * mmap() of /dev/pmd, read-only, at offset 0 and up to %PMD_STATUS_SIZE
- * bytes, shows an array of __u64 status words. Each persistent handle that
+ * bytes, shows an array of __u64 status words. The mapping can never be
+ * made writable (mprotect() is -EACCES, a forced write through
+ * /proc/<pid>/mem fails) and a forked child does not inherit it. The
+ * area's memory is allocated, and charged to the opener, a page at a time
+ * as words are handed out; a page that holds no word handed out yet reads
+ * as SIGBUS. Each persistent handle that
  * got one (see &struct pmd_info.status_index) owns a word, which the kernel
  * increments whenever the memory behind the descriptor's ranges may have
  * changed (any invalidation: munmap, MADV_DONTNEED, mremap, fork, ...).
@@ -242,7 +254,8 @@ struct pmd_pfns {
  * %PMD_COPY_ORIGINAL again, so none is needed. A moved word may be
  * spurious (COPY then returns the original through its slow path); an
  * unmoved word never hides a change. A handle's word is its own while the
- * handle exists.
+ * handle exists; a word moves when it is handed to a new handle, so a
+ * sample of it taken for an earlier handle never matches.
  */
 #define PMD_STATUS_WORDS	4096
 #define PMD_STATUS_SIZE		(PMD_STATUS_WORDS * 8)
