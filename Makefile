@@ -26,7 +26,7 @@ OBJDIR ?= $(CURDIR)/.cache/build/$(KREL)
 	stress fuzz faultinject test clean
 
 # What the dev VM needs besides kernel headers.
-VM_DEPS := make gcc libc6-dev busybox-static cpio gzip qemu-system-x86
+VM_DEPS := make gcc libc6-dev busybox-static cpio gzip qemu-system-x86 e2fsprogs xz-utils
 
 all: modules
 

@@ -16,7 +16,7 @@ cd "$top"
 
 scripts/deps.sh make gcc libc6-dev python3 xz-utils bc flex bison libelf-dev \
 	libssl-dev sparse dkms clang lld llvm linux-headers-amd64 linux-headers-6.12-amd64 \
-	linux-source-6.12 qemu-system-x86 busybox-static cpio gzip
+	linux-source-6.12 qemu-system-x86 busybox-static cpio gzip e2fsprogs
 
 passed=0
 failed=0

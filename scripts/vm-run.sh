@@ -14,7 +14,10 @@
 # expected, so "Call Trace" alone does not fail the run.
 #
 # COMMAND runs in the VM's /bin/sh with the programs in /bin (those named
-# in $PMD_PROGRAMS, default "pmd_test pmd_demo") and the -f files in /. Exits non-zero when insmod fails, COMMAND
+# in $PMD_PROGRAMS, default "pmd_test pmd_demo") and the -f files in /.
+# With pmd_test, a 16 MiB ext4 image made here is loop-mounted at /mnt/ext4
+# (loop and ext4 are modules in Debian's kernels, built in in the debug
+# kernel). Exits non-zero when insmod fails, COMMAND
 # fails, rmmod fails, the kernel logs a warning, BUG, Oops or sanitizer
 # report, or the VM times out. A boot that never reached /init is retried
 # once. Every run works in its own temporary directory, so runs can overlap.
@@ -93,6 +96,25 @@ done
 for f in $files; do
 	cp "$f" "$root/"
 done
+# A real filesystem for pmd_test: an ext4 image and, from Debian's image,
+# the modules it needs, in load order (busybox insmod takes no .ko.xz).
+case " $programs " in
+*" pmd_test "*)
+	truncate -s 16M "$root/ext4.img"
+	mkfs.ext4 -q -F "$root/ext4.img"
+	mkdir "$root/modules"
+	kmods=${images:-/nonexistent}/$release/lib/modules/$release/kernel
+	for m in crc32c_generic crc16 mbcache jbd2 ext4 loop; do
+		f=$(find "$kmods" -name "$m.ko*" 2>/dev/null | head -n 1)
+		case $f in
+		'') continue ;;
+		*.xz) xz -dc "$f" > "$root/modules/$m.ko" ;;
+		*) cp "$f" "$root/modules/$m.ko" ;;
+		esac
+		echo "$m" >> "$root/modules/order"
+	done
+	;;
+esac
 printf '%s\n' "$*" > "$root/command"
 cat > "$root/init" <<'EOF'
 #!/bin/busybox sh
@@ -106,8 +128,17 @@ echo "PMD-VM: init reached, kernel $(uname -r)"
 if insmod /pmdesc.ko; then
 	echo "PMD-VM: insmod ok"
 	cd /
+	if [ -f /ext4.img ]; then
+		for m in $(cat /modules/order 2>/dev/null); do
+			insmod /modules/$m.ko || echo "PMD-VM: insmod $m failed"
+		done
+		mkdir -p /mnt/ext4
+		mount -t ext4 -o loop /ext4.img /mnt/ext4 &&
+			echo "PMD-VM: ext4 mounted at /mnt/ext4"
+	fi
 	sh /command
 	echo "PMD-VM: command exit $?"
+	[ -f /ext4.img ] && umount /mnt/ext4
 	rmmod pmdesc && echo "PMD-VM: rmmod ok"
 	leaks=/sys/kernel/debug/kmemleak
 	# A kmemleak that disabled itself refuses the scan.
