@@ -17,10 +17,12 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -1117,6 +1119,516 @@ TEST_F(pmd, tracepoints_show_each_outcome)
 	EXPECT_TRUE(traced(text, "outcome=fresh fast=0"));
 	EXPECT_TRUE(traced(text, "pmdesc_release: id="));
 	free(text);
+}
+
+/*
+ * Copy table: a read-only persistent descriptor over private anonymous
+ * memory the program has not touched yet, then the program writes its data:
+ * the original, and the descriptor shows the data. The pin must be of the
+ * page the process keeps, not of the shared zero page.
+ */
+TEST_F(pmd, readonly_pin_then_write_is_original)
+{
+	char *p, *out = malloc(self->len);
+	__u32 h = 0, c = 0;
+
+	ASSERT_NE(NULL, out);
+	p = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, pmd_create(self->fd, p, self->len,
+				PMD_F_PERSISTENT | PMD_F_DEVICE_READS, &h));
+	fill(p, self->len, 21);
+	EXPECT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c))
+		TH_LOG("the pin did not hold the page the process wrote");
+	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, h, 0, out, self->len));
+	EXPECT_EQ(0, memcmp(out, p, self->len))
+		TH_LOG("the descriptor does not show the data written");
+	ASSERT_EQ(0, munmap(p, self->len));
+	free(out);
+}
+
+/*
+ * The same over a private mapping of a file (a memfd) that the program only
+ * read before the pin: its first write replaces the file's page with its
+ * own copy, which the read-only descriptor must have pinned already.
+ */
+TEST_F(pmd, readonly_pin_of_private_file_then_write_is_original)
+{
+	char *shared, *p, *out = malloc(self->len);
+	__u32 h = 0, c = 0;
+	int mfd;
+
+	ASSERT_NE(NULL, out);
+	shared = memfd_buffer(_metadata, &mfd, self->len, 22);
+	p = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Read, never written: the file's pages are mapped. */
+	memcpy(out, p, self->len);
+	ASSERT_EQ(0, pmd_create(self->fd, p, self->len,
+				PMD_F_PERSISTENT | PMD_F_DEVICE_READS, &h));
+	fill(p, self->len, 23);
+	EXPECT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c))
+		TH_LOG("the pin did not hold the page the process wrote");
+	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, h, 0, out, self->len));
+	EXPECT_EQ(0, memcmp(out, p, self->len))
+		TH_LOG("the descriptor does not show the data written");
+	ASSERT_EQ(0, munmap(p, self->len));
+	ASSERT_EQ(0, munmap(shared, self->len));
+	close(mfd);
+	free(out);
+}
+
+/* Write @len bytes at @addr through /proc/self/mem (forced, as ptrace). */
+static int poke_proc_mem(const void *addr, const void *src, size_t len)
+{
+	int fd = open("/proc/self/mem", O_RDWR);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pwrite(fd, src, len, (off_t)(uintptr_t)addr);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* In a forked child: the status mapping at @status must not be there. */
+static int child_status_absent(int fd, void *status, size_t len)
+{
+	unsigned char vec[PMD_STATUS_SIZE / 4096];
+
+	if (len / page_size > sizeof(vec))
+		return 2;
+	return mincore(status, len, vec) == -1 && errno == ENOMEM ? 0 : 1;
+}
+
+/*
+ * No mapping of the status area may become a private copy, whose words
+ * never move again: a MAP_PRIVATE read-only mapping refuses a forced write
+ * and mprotect(PROT_WRITE), a forked child does not inherit it, and its
+ * words keep moving.
+ */
+TEST_F(pmd, status_area_cannot_be_made_private)
+{
+	const __u64 *status = mmap(NULL, PMD_STATUS_SIZE, PROT_READ,
+				   MAP_PRIVATE, self->fd, 0);
+	__u32 h, idx;
+	__u64 w;
+
+	ASSERT_NE(MAP_FAILED, status);
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	idx = status_index(self->fd, h);
+	ASSERT_NE(PMD_STATUS_NONE, idx);
+	w = pmd_status_word(status, idx);
+	EXPECT_EQ(-1, poke_proc_mem(&status[idx], &w, sizeof(w)))
+		TH_LOG("a forced write into the status mapping succeeded");
+	EXPECT_EQ(-1, mprotect((void *)status, PMD_STATUS_SIZE,
+			       PROT_READ | PROT_WRITE))
+		TH_LOG("mprotect(PROT_WRITE) of the status mapping succeeded");
+	EXPECT_EQ(0, in_child(child_status_absent, self->fd, (void *)status,
+			      PMD_STATUS_SIZE))
+		TH_LOG("a forked child inherited the status mapping");
+	ASSERT_EQ(0, madvise(self->buf + page_size, page_size, MADV_DONTNEED));
+	EXPECT_NE(w, pmd_status_word(status, idx))
+		TH_LOG("the word in the status mapping did not move");
+	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
+}
+
+/* Slab + VmallocUsed of /proc/meminfo in kB, or -1. */
+static long kernel_memory_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	long slab = -1, vmalloc = -1;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Slab: %ld kB", &slab) == 1)
+			continue;
+		if (sscanf(line, "VmallocUsed: %ld kB", &vmalloc) == 1)
+			continue;
+	}
+	fclose(f);
+	return slab < 0 || vmalloc < 0 ? -1 : slab + vmalloc;
+}
+
+#define OPENS 2000
+
+/*
+ * Opening /dev/pmd allocates no status area up front: 2000 opens grow the
+ * kernel's Slab and vmalloc memory by at most 2 KiB each.
+ */
+TEST_F(pmd, open_allocates_no_status_area)
+{
+	struct rlimit rl = { .rlim_cur = OPENS + 64, .rlim_max = OPENS + 64 };
+	static int fds[OPENS];
+	long before, after;
+	int i;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	/* Grow the file table first, so that it is not counted. */
+	ASSERT_EQ(OPENS + 32, dup2(self->fd, OPENS + 32));
+	close(OPENS + 32);
+	pins_held();
+	before = kernel_memory_kb();
+	ASSERT_LT(0, before);
+	for (i = 0; i < OPENS; i++) {
+		fds[i] = open("/dev/pmd", O_RDWR);
+		ASSERT_LE(0, fds[i]) TH_LOG("open %d: %s", i, strerror(errno));
+	}
+	pins_held();
+	after = kernel_memory_kb();
+	for (i = 0; i < OPENS; i++)
+		close(fds[i]);
+	TH_LOG("%d opens: Slab + VmallocUsed grew by %ld kB, %ld bytes each",
+	       OPENS, after - before, (after - before) * 1024 / OPENS);
+	ASSERT_GE(2048L * OPENS / 1024, after - before);
+}
+
+#define EXT4_MOUNT "/mnt/ext4"
+#define EXT4_MAGIC 0xEF53
+
+/*
+ * A long-term writable pin of a file on a real filesystem (ext4, which
+ * tracks dirty pages) in a shared mapping is refused with EFAULT, as 6.12's
+ * GUP refuses it; a read-only one, a private mapping of the file and a
+ * shared memfd are fine. scripts/vm-run.sh mounts an ext4 image at
+ * /mnt/ext4; without it the test fails, unless PMD_TEST_NO_EXT4 is set.
+ */
+TEST_F(pmd, device_writes_refused_on_ext4_shared_mapping)
+{
+	char path[] = EXT4_MOUNT "/pmd-test-XXXXXX";
+	char *shared, *priv, *mem;
+	struct statfs sf;
+	int ffd, mfd;
+	__u32 h;
+
+	if (getenv("PMD_TEST_NO_EXT4"))
+		SKIP(return, "PMD_TEST_NO_EXT4 is set");
+	ASSERT_EQ(0, statfs(EXT4_MOUNT, &sf))
+		TH_LOG("statfs %s: %s", EXT4_MOUNT, strerror(errno));
+	ASSERT_EQ(EXT4_MAGIC, sf.f_type)
+		TH_LOG("no ext4 mounted at %s", EXT4_MOUNT);
+	ffd = mkstemp(path);
+	ASSERT_LE(0, ffd) TH_LOG("mkstemp %s: %s", path, strerror(errno));
+	ASSERT_EQ(0, ftruncate(ffd, self->len));
+	shared = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      ffd, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	fill(shared, self->len, 31);
+	EXPECT_EQ(-EFAULT, pmd_create(self->fd, shared, self->len, PMD_RW, &h));
+	EXPECT_EQ(-EFAULT, pmd_create(self->fd, shared, self->len,
+				      PMD_F_DEVICE_WRITES, &h));
+	EXPECT_EQ(0, pmd_create(self->fd, shared, self->len,
+				PMD_F_PERSISTENT | PMD_F_DEVICE_READS, &h));
+	priv = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		    ffd, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	fill(priv, self->len, 32);
+	EXPECT_EQ(0, pmd_create(self->fd, priv, self->len, PMD_RW, &h));
+	mem = memfd_buffer(_metadata, &mfd, self->len, 33);
+	EXPECT_EQ(0, pmd_create(self->fd, mem, self->len, PMD_RW, &h));
+	/* Unpin (and dirty) before the file goes. */
+	close(self->fd);
+	self->fd = open("/dev/pmd", O_RDWR);
+	ASSERT_EQ(0, munmap(mem, self->len));
+	ASSERT_EQ(0, munmap(priv, self->len));
+	ASSERT_EQ(0, munmap(shared, self->len));
+	close(mfd);
+	close(ffd);
+	ASSERT_EQ(0, unlink(path));
+}
+
+/*
+ * A descriptor whose walk is long (GAPPED_RANGES ranges over two 16 MiB
+ * parts, so a compare walks 4 Mi pages) and whose notifier span has a
+ * gap that is in no range.
+ */
+#define PART (16UL << 20)
+#define GAP (2UL << 20)
+#define GAPPED_RANGES PMD_MAX_RANGES
+
+/* The hammer stops by itself after HAMMER_SECONDS, so that no test hangs. */
+#define HAMMER_SECONDS 20
+
+struct hammer {
+	int mfd;
+	off_t offset;
+	struct timespec start;
+	atomic_int stop;
+	atomic_long holes;
+};
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec - t0->tv_sec + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Run the calling thread on CPU @cpu only (the VM has two). */
+static void run_on_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * On CPU 1: punch a hole into one page of the memfd, over and over, for at
+ * most HAMMER_SECONDS.
+ */
+static void *punch_holes(void *arg)
+{
+	struct hammer *hm = arg;
+
+	run_on_cpu(1);
+	while (!atomic_load(&hm->stop) &&
+	       seconds_since(&hm->start) < HAMMER_SECONDS) {
+		if (fallocate(hm->mfd, FALLOC_FL_PUNCH_HOLE |
+			      FALLOC_FL_KEEP_SIZE, hm->offset, page_size))
+			abort();
+		atomic_fetch_add(&hm->holes, 1);
+	}
+	return NULL;
+}
+
+/* Start the hammer; return once it has punched a hundred holes. */
+static int hammer_start(struct hammer *hm, pthread_t *thread)
+{
+	clock_gettime(CLOCK_MONOTONIC, &hm->start);
+	if (pthread_create(thread, NULL, punch_holes, hm))
+		return -1;
+	while (atomic_load(&hm->holes) < 100)
+		sched_yield();
+	return 0;
+}
+
+static void hammer_stop(struct hammer *hm, pthread_t thread)
+{
+	atomic_store(&hm->stop, 1);
+	pthread_join(thread, NULL);
+}
+
+/*
+ * A memfd of two parts around a gap, mapped shared at *@p, and the ranges
+ * of a descriptor: half of them over the first part, half over the second.
+ * The gap is inside the descriptor's notifier span, in no range; the hammer
+ * punches it.
+ */
+static void gapped_ranges(struct __test_metadata *_metadata,
+			  struct hammer *hm, char **p, struct pmd_range *r)
+{
+	int i;
+
+	*p = memfd_buffer(_metadata, &hm->mfd, 2 * PART + GAP, 41);
+	for (i = 0; i < GAPPED_RANGES; i++) {
+		r[i].addr = (uintptr_t)*p;
+		if (i >= GAPPED_RANGES / 2)
+			r[i].addr += PART + GAP;
+		r[i].len = PART;
+	}
+	hm->offset = PART + GAP / 2;
+}
+
+/*
+ * While another thread keeps punching a hole into the gap between the
+ * ranges of a descriptor (never into a range), COPY returns: the original,
+ * or EBUSY once the kernel gave up after its bound (about a second), well
+ * before the hammer gives up.
+ */
+TEST_F_TIMEOUT(pmd, copy_is_bounded_under_invalidations, 60)
+{
+	struct pmd_range r[GAPPED_RANGES];
+	struct hammer hm = { 0 };
+	struct timespec t0;
+	pthread_t thread;
+	double took;
+	__u32 h, c;
+	char *p;
+	int ret;
+
+	run_on_cpu(0);
+	gapped_ranges(_metadata, &hm, &p, r);
+	ASSERT_EQ(0, pmd_create_ranges(self->fd, r, GAPPED_RANGES, PMD_RW, &h));
+	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, hammer_start(&hm, &thread));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = pmd_copy(self->fd, h, &c);
+	took = seconds_since(&t0);
+	hammer_stop(&hm, thread);
+	TH_LOG("COPY returned %d after %.2f s, %ld holes punched", ret, took,
+	       atomic_load(&hm.holes));
+	EXPECT_TRUE(ret == PMD_COPY_ORIGINAL || ret == -EBUSY);
+	EXPECT_GT(HAMMER_SECONDS / 2, took)
+		TH_LOG("COPY spun until the hammer stopped");
+	ASSERT_EQ(0, munmap(p, 2 * PART + GAP));
+	close(hm.mfd);
+}
+
+/*
+ * The child of copy_obeys_sigkill_under_invalidations: on CPU 0, copy
+ * forever, counting the copies that returned in *@copies.
+ */
+static void copy_forever(const struct pmd_range *r, int ready,
+			 atomic_long *copies)
+{
+	int fd = open("/dev/pmd", O_RDWR);
+	__u32 h, c;
+
+	run_on_cpu(0);
+	if (fd < 0 || pmd_create_ranges(fd, r, GAPPED_RANGES, PMD_RW, &h))
+		_exit(1);
+	if (write(ready, "", 1) != 1)
+		_exit(1);
+	for (;;) {
+		pmd_copy(fd, h, &c);
+		atomic_fetch_add(copies, 1);
+	}
+}
+
+/*
+ * A process copying while another keeps punching a hole into the gap
+ * between its descriptor's ranges dies when killed (and unpins its 4 Mi
+ * pins) within KILL_SECONDS, well before the hammer gives up.
+ */
+#define KILL_SECONDS 8
+
+TEST_F_TIMEOUT(pmd, copy_obeys_sigkill_under_invalidations, 60)
+{
+	struct pmd_range r[GAPPED_RANGES];
+	struct hammer hm = { 0 };
+	int pipefd[2], status = 0;
+	long before, during;
+	atomic_long *copies;
+	struct timespec t0;
+	pid_t pid, dead = 0;
+	pthread_t thread;
+	char *p, byte;
+
+	copies = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, copies);
+	gapped_ranges(_metadata, &hm, &p, r);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		copy_forever(r, pipefd[1], copies);
+	ASSERT_EQ(1, read(pipefd[0], &byte, 1));
+	ASSERT_EQ(0, hammer_start(&hm, &thread));
+	before = atomic_load(copies);
+	usleep(200 * 1000);
+	during = atomic_load(copies) - before;
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (seconds_since(&t0) < KILL_SECONDS) {
+		dead = waitpid(pid, &status, WNOHANG);
+		if (dead)
+			break;
+		usleep(10 * 1000);
+	}
+	TH_LOG("%ld copies returned in the 200 ms before the kill", during);
+	TH_LOG("killed child %s after %.2f s, %ld holes punched",
+	       dead == pid ? "reaped" : "still alive", seconds_since(&t0),
+	       atomic_load(&hm.holes));
+	hammer_stop(&hm, thread);
+	if (!dead)
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(pid, dead)
+		TH_LOG("SIGKILL did not end COPY within %d s", KILL_SECONDS);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ASSERT_EQ(0, munmap(p, 2 * PART + GAP));
+	close(hm.mfd);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	munmap(copies, page_size);
+}
+
+/*
+ * A status index freed and handed out again: the new handle's word moves
+ * when it is attached, so a value sampled under the old handle never
+ * matches the new one's.
+ */
+TEST_F(pmd, reused_status_index_moves_word)
+{
+	const __u64 *status = map_status(self->fd);
+	__u32 a, b, idx;
+	__u64 v;
+
+	ASSERT_NE(NULL, status);
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &a));
+	idx = status_index(self->fd, a);
+	ASSERT_NE(PMD_STATUS_NONE, idx);
+	ASSERT_EQ(0, madvise(self->buf + page_size, page_size, MADV_DONTNEED));
+	v = pmd_status_word(status, idx);
+	ASSERT_NE(0, v);
+	ASSERT_EQ(0, pmd_release(self->fd, a));
+	fill(self->buf, self->len, 9);
+	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &b));
+	ASSERT_EQ(idx, status_index(self->fd, b));
+	EXPECT_NE(v, pmd_status_word(status, idx))
+		TH_LOG("the reused word %u still reads %llu", idx,
+		       (unsigned long long)v);
+	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
+}
+
+#define TAINT_WARN 512	/* bit 9, W: the kernel warned */
+
+/* /proc/sys/kernel/tainted, or -1. */
+static long kernel_tainted(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/tainted", "r");
+	long t = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &t) != 1)
+			t = -1;
+		fclose(f);
+	}
+	return t;
+}
+
+#define MAX_OVERFLOW_CREATES 4096
+
+/*
+ * One page pinned over and over: each descriptor's PMD_MAX_RANGES ranges
+ * all cover it, so each adds 1024 pins, 2^20 references. CREATE fails with
+ * ENOMEM before the page's 32-bit reference count overflows (after 2047
+ * such descriptors), and the kernel does not warn.
+ */
+TEST_F_TIMEOUT(pmd, pin_count_overflow_is_refused, 300)
+{
+	struct pmd_range *r = calloc(PMD_MAX_RANGES, sizeof(*r));
+	long taint = kernel_tainted();
+	int i, ret = 0;
+	__u32 h;
+
+	ASSERT_NE(NULL, r);
+	ASSERT_LE(0, taint);
+	for (i = 0; i < PMD_MAX_RANGES; i++) {
+		r[i].addr = (uintptr_t)self->buf;
+		r[i].len = page_size;
+	}
+	for (i = 0; i < MAX_OVERFLOW_CREATES; i++) {
+		ret = pmd_create_ranges(self->fd, r, PMD_MAX_RANGES,
+					PMD_F_DEVICE_READS |
+					PMD_F_DEVICE_WRITES, &h);
+		if (ret)
+			break;
+	}
+	TH_LOG("%d descriptors of %d pins of one page, then CREATE: %d (%s)",
+	       i, PMD_MAX_RANGES, ret, strerror(-ret));
+	EXPECT_EQ(-ENOMEM, ret);
+	EXPECT_GT(2048, i) TH_LOG("the page's reference count overflowed");
+	EXPECT_FALSE(kernel_tainted() & ~taint & TAINT_WARN)
+		TH_LOG("the kernel warned");
+	free(r);
+	/* The teardown releases everything and checks the pins. */
 }
 
 #define MAX_HANDLES "/sys/module/pmdesc/parameters/max_handles"
