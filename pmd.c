@@ -174,7 +174,7 @@ static struct pmdesc *pmdesc_alloc(struct mm_struct *mm,
 	int ret;
 
 	if (!ranges || !nr_ranges || nr_ranges > PMD_MAX_RANGES ||
-	    (flags & ~PMD_F_ALL))
+	    (flags & ~PMDESC_F_VALID))
 		return ERR_PTR(-EINVAL);
 	for (i = 0; i < nr_ranges; i++) {
 		ret = pmdesc_check_range(&ranges[i], limit);

@@ -18,6 +18,10 @@
 
 #include "uapi/pmd.h"
 
+/* The PMD_F_* flags this pmdesc knows; others are -EINVAL. */
+#define PMDESC_F_VALID (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | \
+			PMD_F_DEVICE_WRITES)
+
 struct mm_struct;
 struct page;
 struct pmdesc;

@@ -451,6 +451,9 @@ static int pmd_ioctl_pfns(struct pmd_file *pf, union pmd_ioctl_arg *arg,
 	return ret;
 }
 
+/* The first command number; the table below follows it. */
+#define PMD_CMD_FIRST PMD_CMD_CREATE
+
 struct pmd_ioctl_op {
 	size_t size;
 	int (*execute)(struct pmd_file *pf, union pmd_ioctl_arg *arg,
@@ -458,7 +461,7 @@ struct pmd_ioctl_op {
 };
 
 #define PMD_OP(_cmd, _struct, _fn) \
-	[PMD_CMD_##_cmd - PMD_CMD_BASE] = { \
+	[PMD_CMD_##_cmd - PMD_CMD_FIRST] = { \
 		.size = sizeof(struct _struct), .execute = _fn }
 
 static const struct pmd_ioctl_op pmd_ops[] = {
@@ -482,12 +485,12 @@ static long pmd_fops_ioctl(struct file *filp, unsigned int cmd,
 	u32 usize;
 	int ret;
 
-	if (nr < PMD_CMD_BASE || nr - PMD_CMD_BASE >= ARRAY_SIZE(pmd_ops) ||
+	if (nr < PMD_CMD_FIRST || nr - PMD_CMD_FIRST >= ARRAY_SIZE(pmd_ops) ||
 	    cmd != _IO(PMD_TYPE, nr))
 		return -ENOTTY;
 	if (current->mm != pf->mm)
 		return -EPERM;
-	op = &pmd_ops[nr - PMD_CMD_BASE];
+	op = &pmd_ops[nr - PMD_CMD_FIRST];
 	if (get_user(usize, (u32 __user *)uarg))
 		return -EFAULT;
 	if (usize < op->size)

@@ -385,7 +385,7 @@ static void create_user_rejects_bad_arguments(struct kunit *test)
 	expect_create_error(test, mm, &ok, 0, PMDESC_RW, -EINVAL);
 	expect_create_error(test, mm, &ok, PMD_MAX_RANGES + 1, PMDESC_RW,
 			    -EINVAL);
-	expect_create_error(test, mm, &ok, 1, PMD_F_ALL + 1, -EINVAL);
+	expect_create_error(test, mm, &ok, 1, PMDESC_F_VALID + 1, -EINVAL);
 	expect_create_error(test, mm, &ok, 1, BIT(31), -EINVAL);
 	expect_create_error(test, mm, &zero, 1, PMDESC_RW, -EINVAL);
 	expect_create_error(test, mm, many, 2, PMDESC_RW, -EINVAL);
@@ -1124,7 +1124,7 @@ static void create_kernel_rejects_bad_arguments(struct kunit *test)
 			    ERR_PTR(-EINVAL));
 	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel(buf, SIZE_MAX, 0),
 			    ERR_PTR(-EINVAL));
-	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel(buf, 1, ~PMD_F_ALL),
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel(buf, 1, ~PMDESC_F_VALID),
 			    ERR_PTR(-EINVAL));
 	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_kernel(NULL, PAGE_SIZE, 0),
 			    ERR_PTR(-EINVAL));
@@ -1198,7 +1198,7 @@ static void create_phys_rejects_bad_arguments(struct kunit *test)
 			    ERR_PTR(-EINVAL));
 	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(pa, SIZE_MAX, 0),
 			    ERR_PTR(-EINVAL));
-	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(pa, 1, ~PMD_F_ALL),
+	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(pa, 1, ~PMDESC_F_VALID),
 			    ERR_PTR(-EINVAL));
 	/* The last page frames there are: not memory on any test machine. */
 	KUNIT_EXPECT_PTR_EQ(test, pmdesc_create_phys(ALIGN_DOWN(PHYS_ADDR_MAX,

@@ -17,18 +17,20 @@
  * @PMD_F_PERSISTENT: the descriptor may be copied with the copy constructor,
  *                    which returns it again while its ranges are still
  *                    backed by the pages it recorded
- * @PMD_F_DEVICE_READS: a device reads the memory (IOKit's kIODirectionOut)
- * @PMD_F_DEVICE_WRITES: a device writes the memory (IOKit's kIODirectionIn):
- *                       the pages are pinned writable and dirtied when they
- *                       are unpinned; only such descriptors may be written
- *                       through
- * @PMD_F_ALL: every flag above
+ * @PMD_F_DEVICE_READS: a device reads the memory (DMA_TO_DEVICE)
+ * @PMD_F_DEVICE_WRITES: a device writes the memory (DMA_FROM_DEVICE; both
+ *                       flags: DMA_BIDIRECTIONAL): the pages are pinned
+ *                       writable and dirtied when they are unpinned; only
+ *                       such descriptors may be written through
+ *
+ * A kernel that does not know a flag refuses it with -EINVAL; there is no
+ * mask of all flags here, as its meaning would change under old binaries
+ * when a flag is added.
  */
 enum pmd_flags {
 	PMD_F_PERSISTENT = 1 << 0,
 	PMD_F_DEVICE_READS = 1 << 1,
 	PMD_F_DEVICE_WRITES = 1 << 2,
-	PMD_F_ALL = PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES,
 };
 
 /* The largest number of ranges one descriptor may describe. */
@@ -53,9 +55,12 @@ struct pmd_range {
  *
  * Every ioctl takes a pointer to a struct that starts with ``__u32 size``:
  * the caller's sizeof() of that struct. The kernel reads it the way
- * openat2() and clone3() read theirs: a size below the struct of ABI v1 is
- * -EINVAL; a larger size works when the bytes beyond the v1 struct are all
- * zero, else it is -E2BIG. Out-fields are written back in the v1 size.
+ * openat2() and clone3() read theirs: a size below the struct of ABI v1
+ * (up to the end of its last v1 field) is -EINVAL; a larger size works when
+ * the bytes beyond what the kernel knows are all zero, else it is -E2BIG.
+ * Out-fields are written back in the smaller of the caller's size and the
+ * kernel's, so old binaries and old kernels keep working as structs grow
+ * at their ends. Command numbers are fixed and never reused.
  * Pointers travel as __aligned_u64, so the layout is the same for 32- and
  * 64-bit callers.
  *
@@ -97,14 +102,13 @@ struct pmd_range {
 #define PMD_TYPE 0xB9
 
 enum {
-	PMD_CMD_BASE = 0x80,
-	PMD_CMD_CREATE = PMD_CMD_BASE,
-	PMD_CMD_COPY,
-	PMD_CMD_RELEASE,
-	PMD_CMD_INFO,
-	PMD_CMD_READ,
-	PMD_CMD_WRITE,
-	PMD_CMD_PFNS,
+	PMD_CMD_CREATE = 0x80,
+	PMD_CMD_COPY = 0x81,
+	PMD_CMD_RELEASE = 0x82,
+	PMD_CMD_INFO = 0x83,
+	PMD_CMD_READ = 0x84,
+	PMD_CMD_WRITE = 0x85,
+	PMD_CMD_PFNS = 0x86,
 };
 
 /**
@@ -258,7 +262,7 @@ struct pmd_pfns {
  * sample of it taken for an earlier handle never matches.
  */
 #define PMD_STATUS_WORDS	4096
-#define PMD_STATUS_SIZE		(PMD_STATUS_WORDS * 8)
+#define PMD_STATUS_SIZE		(PMD_STATUS_WORDS * sizeof(__u64))
 #define PMD_STATUS_NONE		0xffffffffU
 
 #endif /* _UAPI_PMD_H */
