@@ -17,7 +17,8 @@ mkdir -p "$out"
 			-O "$out" "$out/.config" "$top/scripts/debug.config") >&2
 		make -s -C "$tree" O="$out" ARCH=x86_64 olddefconfig >&2
 		for opt in KASAN PROVE_LOCKING DEBUG_VM DEBUG_KMEMLEAK FAILSLAB \
-			   FAIL_PAGE_ALLOC MODULES UNIX EVENT_TRACING PMDESC; do
+			   FAIL_PAGE_ALLOC MODULES UNIX EVENT_TRACING PMDESC BLK_DEV_LOOP \
+			   EXT4_FS MEMCG NUMA_BALANCING; do
 			grep -Eq "^CONFIG_$opt=(y|m)" "$out/.config" ||
 				{ echo "$0: CONFIG_$opt did not stick" >&2; exit 1; }
 		done
