@@ -13,6 +13,7 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+started=$(date +%s)
 
 scripts/deps.sh make gcc libc6-dev python3 xz-utils bc flex bison libelf-dev \
 	libssl-dev sparse dkms clang lld llvm linux-headers-amd64 linux-headers-6.12-amd64 \
@@ -20,7 +21,13 @@ scripts/deps.sh make gcc libc6-dev python3 xz-utils bc flex bison libelf-dev \
 
 passed=0
 failed=0
+step_start=$started
+times=$top/.cache/test-times
+mkdir -p "$top/.cache"
+: > "$times"
+# Record a step's outcome and how long it took since the previous one.
 result() {
+	now=$(date +%s)
 	if [ "$1" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "ok - $2"
@@ -28,6 +35,8 @@ result() {
 		failed=$((failed + 1))
 		echo "not ok - $2"
 	fi
+	printf '%6d s  %s\n' $((now - step_start)) "$2" >> "$times"
+	step_start=$now
 }
 
 # Build with "make -s ARGS..."; any warning fails it. Sets rc.
@@ -111,5 +120,8 @@ rc=0
 PMD_PROGRAMS=pmd_bench scripts/vm-run.sh -k 6.12 pmd_bench --short || rc=$?
 result "$rc" "pmd_bench --short in the dev VM on 6.12"
 
+echo "# time per step (installing packages counts in the first):"
+sed 's/^/# /' "$times"
+echo "# total $(( $(date +%s) - started )) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
