@@ -42,11 +42,11 @@ modules:
 install: modules
 	$(MAKE) -C $(KDIR) M=$(OBJDIR) CONFIG_MODULE_SIG_ALL= modules_install
 
-# The in-kernel API (pmd.c holds its kernel-doc) and the uAPI.
+# The in-kernel API (its kernel-doc is at each export) and the uAPI.
 docs:
 	@mkdir -p .cache/docs
 	perl $$(scripts/linux-tree.sh)/scripts/kernel-doc -rst -sphinx-version 3.0 -Wall \
-		-export pmd.c > .cache/docs/pmdesc-api.rst
+		-export pmd.c pmd_copy.c pmd_dma.c > .cache/docs/pmdesc-api.rst
 	perl $$(scripts/linux-tree.sh)/scripts/kernel-doc -rst -sphinx-version 3.0 -Wall \
 		uapi/pmd.h > .cache/docs/pmd-uapi.rst
 	@echo "API documentation in .cache/docs/"

@@ -16,9 +16,9 @@
 TRACE_DEFINE_ENUM(PMDESC_KIND_USER);
 TRACE_DEFINE_ENUM(PMDESC_KIND_KERNEL);
 TRACE_DEFINE_ENUM(PMDESC_KIND_PHYS);
-TRACE_DEFINE_ENUM(PMDESC_COPY_ORIGINAL);
-TRACE_DEFINE_ENUM(PMDESC_COPY_FRESH);
-TRACE_DEFINE_ENUM(PMDESC_COPY_ERROR);
+TRACE_DEFINE_ENUM(PMDESC_OUTCOME_ORIGINAL);
+TRACE_DEFINE_ENUM(PMDESC_OUTCOME_FRESH);
+TRACE_DEFINE_ENUM(PMDESC_OUTCOME_ERROR);
 
 #define pmdesc_show_kind(kind)					\
 	__print_symbolic(kind,					\
@@ -28,9 +28,9 @@ TRACE_DEFINE_ENUM(PMDESC_COPY_ERROR);
 
 #define pmdesc_show_outcome(outcome)				\
 	__print_symbolic(outcome,				\
-			 { PMDESC_COPY_ORIGINAL, "original" },	\
-			 { PMDESC_COPY_FRESH, "fresh" },	\
-			 { PMDESC_COPY_ERROR, "error" })
+			 { PMDESC_OUTCOME_ORIGINAL, "original" },	\
+			 { PMDESC_OUTCOME_FRESH, "fresh" },	\
+			 { PMDESC_OUTCOME_ERROR, "error" })
 
 TRACE_EVENT(pmdesc_create,
 	    TP_PROTO(u64 id, enum pmdesc_kind kind, u32 flags,
@@ -52,7 +52,7 @@ TRACE_EVENT(pmdesc_create,
 );
 
 TRACE_EVENT(pmdesc_copy,
-	    TP_PROTO(u64 orig_id, enum pmdesc_copy_outcome outcome, bool fast,
+	    TP_PROTO(u64 orig_id, enum pmdesc_outcome outcome, bool fast,
 		     u64 copy_id, int err),
 	    TP_ARGS(orig_id, outcome, fast, copy_id, err),
 	    TP_STRUCT__entry(__field(u64, orig_id)

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmdesc: the copy constructor of persistent descriptors.
+ *
+ * A persistent descriptor watches the span of its ranges with an
+ * mmu_interval_notifier. A copy with no invalidation since its view was
+ * last known current returns it in O(1); otherwise the ranges are compared
+ * with the recorded pages by hmm_range_fault(), taking no page reference,
+ * and a fresh descriptor is built only when a page changed. Because a
+ * recorded page stays pinned, it cannot be freed and reused at the same
+ * address, so page identity is an ABA-safe test.
+ */
+#include <linux/err.h>
+#include <linux/export.h>
+#include <linux/hmm.h>
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "pmd_internal.h"
+
+/*
+ * The invalidation callback of a persistent descriptor's notifier: from now
+ * on its recorded view is not known to be current, so the next copy takes
+ * the slow path. Also counts the event for pmdesc_watch().
+ */
+static bool pmdesc_invalidate(struct mmu_interval_notifier *notifier,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq)
+{
+	struct pmdesc *d = container_of(notifier, struct pmdesc, notifier);
+
+	spin_lock(&d->lock);
+	mmu_interval_set_seq(notifier, cur_seq);
+	if (d->watch)
+		atomic64_inc(d->watch);
+	spin_unlock(&d->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops pmdesc_notifier_ops = {
+	.invalidate = pmdesc_invalidate,
+};
+
+/*
+ * A persistent descriptor watches the span of its ranges for invalidations,
+ * from before its pages are pinned, so none that concerns them is missed.
+ */
+int pmdesc_notifier_insert(struct pmdesc *d)
+{
+	u64 start = U64_MAX, end = 0;
+	unsigned int i;
+	int ret;
+
+	if (!pmdesc_is_persistent(d))
+		return 0;
+	for (i = 0; i < d->nr_ranges; i++) {
+		start = min(start, ALIGN_DOWN(d->ranges[i].addr, PAGE_SIZE));
+		end = max(end, PAGE_ALIGN(d->ranges[i].addr + d->ranges[i].len));
+	}
+	ret = mmu_interval_notifier_insert(&d->notifier, d->mm, start,
+					   end - start, &pmdesc_notifier_ops);
+	if (ret)
+		return ret;
+	d->seq = mmu_interval_read_begin(&d->notifier);
+	return 0;
+}
+
+void pmdesc_notifier_remove(struct pmdesc *d)
+{
+	if (pmdesc_is_persistent(d))
+		mmu_interval_notifier_remove(&d->notifier);
+}
+
+/*
+ * Pages compared per hmm_range_fault() call: the first batch is small and
+ * on the stack, so that a change near the start (the usual case: the whole
+ * buffer was replaced) is found without allocating; each next one is twice
+ * as big, up to a page table's worth, in a buffer allocated only once the
+ * first batch matched. Batches end at page table boundaries, where a huge
+ * mapping is probed first.
+ */
+#define PMDESC_COMPARE_FIRST 16UL
+#define PMDESC_COMPARE_BATCH (PMD_SIZE >> PAGE_SHIFT)
+
+/**
+ * struct pmdesc_pfns - the PFNs of one compare batch
+ * @pfns: @first, or an array of PMDESC_COMPARE_BATCH entries
+ * @max: entries in @pfns
+ * @first: the first batch
+ */
+struct pmdesc_pfns {
+	unsigned long *pfns;
+	unsigned long max;
+	unsigned long first[PMDESC_COMPARE_FIRST];
+};
+
+static void pmdesc_pfns_init(struct pmdesc_pfns *p)
+{
+	p->pfns = p->first;
+	p->max = ARRAY_SIZE(p->first);
+}
+
+/* Room for batches of up to @n pages: past the first, a full-size array. */
+static int pmdesc_pfns_grow(struct pmdesc_pfns *p, unsigned long n)
+{
+	unsigned long *pfns;
+
+	if (n <= p->max)
+		return 0;
+	n = PMDESC_COMPARE_BATCH;
+	pfns = kvmalloc_array(n, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	p->pfns = pfns;
+	p->max = n;
+	return 0;
+}
+
+static void pmdesc_pfns_free(struct pmdesc_pfns *p)
+{
+	if (p->pfns != p->first)
+		kvfree(p->pfns);
+}
+
+/* Fault in and read the PFNs of @n pages from @range->start into @p. */
+static int pmdesc_fault_pfns(struct hmm_range *range, struct pmdesc_pfns *p,
+			     unsigned long n)
+{
+	int ret;
+
+	ret = pmdesc_pfns_grow(p, n);
+	if (ret)
+		return ret;
+	range->hmm_pfns = p->pfns;
+	range->end = range->start + (n << PAGE_SHIFT);
+	ret = hmm_range_fault(range);
+	return ret == -EPERM ? -EFAULT : ret;
+}
+
+/* Are @n recorded pages, from @index on, the pages from @first on? */
+static bool pmdesc_pages_follow(const struct pmdesc *d, unsigned long index,
+				struct page *first, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		if (d->pages[index + i] != nth_page(first, i))
+			return false;
+	return true;
+}
+
+/*
+ * At a page table boundary, with a table's worth of pages left: is the
+ * page at @range->start mapped by a PMD-sized (or larger) leaf? Then one
+ * PFN stands for all PMDESC_COMPARE_BATCH pages: return the first page,
+ * without a PFN per page. Else NULL, or an ERR_PTR().
+ */
+static struct page *pmdesc_probe_huge(struct hmm_range *range,
+				      struct pmdesc_pfns *p, unsigned long left)
+{
+	int ret;
+
+	if (!IS_ALIGNED(range->start, PMD_SIZE) || left < PMDESC_COMPARE_BATCH)
+		return NULL;
+	ret = pmdesc_fault_pfns(range, p, 1);
+	if (ret)
+		return ERR_PTR(ret);
+	if (hmm_pfn_to_map_order(p->pfns[0]) < PMD_SHIFT - PAGE_SHIFT)
+		return NULL;
+	return hmm_pfn_to_page(p->pfns[0]);
+}
+
+/*
+ * Compare the @n pages at @range->start with @d's recorded pages from
+ * @index on: by one probe when a PMD-sized leaf maps them, else by a batch
+ * of PFNs. Return: 1 same, 0 different, or -errno.
+ */
+static int pmdesc_compare_batch(struct pmdesc *d, struct hmm_range *range,
+				struct pmdesc_pfns *p, unsigned long index,
+				unsigned long n)
+{
+	unsigned long i;
+	int ret;
+
+	ret = pmdesc_fault_pfns(range, p, n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++)
+		if (hmm_pfn_to_page(p->pfns[i]) != d->pages[index + i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Compare range @r, whose first page is recorded at @index, batch by
+ * batch; *@batch is the size of the next PFN batch, doubled after each.
+ * Return: 1 same, 0 different, or -errno (-EINTR when killed).
+ */
+static int pmdesc_compare_range(struct pmdesc *d, struct hmm_range *range,
+				struct pmdesc_pfns *p, const struct pmd_range *r,
+				unsigned long index, unsigned long *batch)
+{
+	unsigned long left, n, to_table_end;
+	struct page *huge;
+	int ret;
+
+	range->start = ALIGN_DOWN(r->addr, PAGE_SIZE);
+	for (left = pmdesc_range_pages(r); left; left -= n) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+		huge = pmdesc_probe_huge(range, p, left);
+		if (IS_ERR(huge))
+			return PTR_ERR(huge);
+		if (huge) {
+			n = PMDESC_COMPARE_BATCH;
+			ret = pmdesc_pages_follow(d, index, huge, n);
+		} else {
+			to_table_end = (PMD_SIZE - (range->start & ~PMD_MASK)) >>
+				       PAGE_SHIFT;
+			n = min3(left, *batch, to_table_end);
+			*batch = min(2 * *batch, PMDESC_COMPARE_BATCH);
+			ret = pmdesc_compare_batch(d, range, p, index, n);
+		}
+		if (ret <= 0)
+			return ret;
+		index += n;
+		range->start += n << PAGE_SHIFT;
+	}
+	return 1;
+}
+
+/*
+ * Compare the mapping with @d's recorded pages under notifier sequence @seq,
+ * with @d->mm's mmap lock held. Return: 1 same, 0 different, or -errno;
+ * -EBUSY when an invalidation raced with the walk.
+ */
+static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
+				 struct pmdesc_pfns *p)
+{
+	struct hmm_range range = {
+		.notifier = &d->notifier,
+		.notifier_seq = seq,
+		.default_flags = HMM_PFN_REQ_FAULT,
+	};
+	unsigned long batch = PMDESC_COMPARE_FIRST;
+	unsigned long index = 0;
+	unsigned int r;
+	int ret = 1;
+
+	if (d->flags & PMD_F_DEVICE_WRITES)
+		range.default_flags |= HMM_PFN_REQ_WRITE;
+	for (r = 0; r < d->nr_ranges && ret == 1; r++) {
+		ret = pmdesc_compare_range(d, &range, p, &d->ranges[r], index,
+					   &batch);
+		index += pmdesc_range_pages(&d->ranges[r]);
+	}
+	return ret;
+}
+
+/*
+ * One walk under a fresh notifier sequence. Its verdict, same or
+ * different, holds only if no invalidation began during the walk: checked
+ * under @d->lock, where a "same" also becomes @d's sequence, so that the
+ * next copy takes the fast path. Return: 1 same, 0 different, -EBUSY when
+ * an invalidation raced with the walk, or -errno.
+ */
+static int pmdesc_compare_once(struct pmdesc *d, struct pmdesc_pfns *p)
+{
+	unsigned long seq = mmu_interval_read_begin(&d->notifier);
+	int ret;
+
+	ret = mmap_read_lock_killable(d->mm);
+	if (ret)
+		return ret;
+	ret = pmdesc_compare_locked(d, seq, p);
+	mmap_read_unlock(d->mm);
+	if (ret < 0)
+		return ret;
+	spin_lock(&d->lock);
+	if (mmu_interval_read_retry(&d->notifier, seq))
+		ret = -EBUSY;
+	else if (ret)
+		WRITE_ONCE(d->seq, seq);
+	spin_unlock(&d->lock);
+	return ret;
+}
+
+/*
+ * Is every page of @d's ranges still the page it recorded? A walk of the
+ * page tables with hmm_range_fault(), faulting where pinning would but taking
+ * no page reference, retried while invalidations race with it, for at most
+ * HMM_RANGE_DEFAULT_TIMEOUT, as in-tree HMM users bound theirs. The caller
+ * holds a user reference on @d->mm.
+ * Return: 1 same, 0 different, or -errno: -EBUSY when invalidations kept
+ * racing with the walk until the timeout, -EINTR when killed.
+ */
+static int pmdesc_compare(struct pmdesc *d)
+{
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct pmdesc_pfns pfns;
+	int ret;
+
+	pmdesc_pfns_init(&pfns);
+	for (;;) {
+		ret = pmdesc_compare_once(d, &pfns);
+		if (ret != -EBUSY || time_after(jiffies, timeout))
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	pmdesc_pfns_free(&pfns);
+	return ret;
+}
+
+/* No invalidation has touched @d's ranges since its view was known current. */
+static bool pmdesc_view_is_current(struct pmdesc *d)
+{
+	return !mmu_interval_check_retry(&d->notifier, READ_ONCE(d->seq));
+}
+
+/* Compare @orig's ranges with its pages; return it, or a fresh descriptor. */
+static struct pmdesc *pmdesc_copy_slow(struct pmdesc *orig)
+{
+	int ret;
+
+	if (!mmget_not_zero(orig->mm))
+		return ERR_PTR(-ESRCH);
+	ret = pmdesc_compare(orig);
+	mmput(orig->mm);
+	if (ret < 0)
+		return ERR_PTR(ret);
+	if (ret)
+		return pmdesc_get(orig);
+	return __pmdesc_create_user(orig->mm, orig->ranges, orig->nr_ranges,
+				    orig->flags, orig->user);
+}
+
+/**
+ * pmdesc_copy_persistent() - the copy constructor of persistent descriptors
+ * @orig: a descriptor created with %PMD_F_PERSISTENT; the caller holds a
+ *        reference on it
+ *
+ * If every page of @orig's ranges is still the page recorded in @orig,
+ * returns @orig with one more reference. Otherwise returns a new descriptor
+ * with the same address space, ranges and flags over the pages that back the
+ * ranges now, charged to @orig's user. @orig keeps its pinned pages.
+ *
+ * When no invalidation has touched the ranges since @orig's view was last
+ * known current, the answer takes O(1), without a walk. Otherwise @orig's
+ * ranges are re-walked in @orig's address space (not current's) without
+ * taking page references, and pages are pinned only for a new descriptor.
+ *
+ * Context: Process context; may take the mmap lock of @orig's address
+ * space for reading. May sleep.
+ * Return: @orig or a new descriptor, each with one reference for the caller,
+ * or an ERR_PTR(): -EINVAL for a bad original (NULL, a kernel or physical
+ * descriptor, or not persistent);
+ * -EFAULT when a page can no longer be pinned (e.g. unmapped); -ENOMEM when
+ * out of memory or over RLIMIT_MEMLOCK; -ESRCH when the address space is
+ * gone; -EINTR when killed; -EBUSY when invalidations of the span of the
+ * ranges (their gaps included) kept racing with the walk for
+ * HMM_RANGE_DEFAULT_TIMEOUT (a second): try again.
+ */
+struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig)
+{
+	struct pmdesc *copy;
+	bool fast = false;
+
+	if (!orig || !pmdesc_is_persistent(orig)) {
+		copy = ERR_PTR(-EINVAL);
+	} else if (pmdesc_view_is_current(orig)) {
+		fast = true;
+		copy = pmdesc_get(orig);
+	} else {
+		copy = pmdesc_copy_slow(orig);
+	}
+	pmdesc_observe_copy(orig, copy, fast);
+	return copy;
+}
+EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
+
+/**
+ * pmdesc_watch() - count the events that may change a descriptor's backing
+ * @d: a user descriptor created with %PMD_F_PERSISTENT
+ * @counter: incremented on every invalidation of @d's ranges from now on;
+ *           NULL to stop. Must stay valid until @d is released or the
+ *           counter is replaced: once pmdesc_watch() returned, no
+ *           invalidation touches the counter it replaced, which the caller
+ *           may then free.
+ *
+ * Lets a cache tell with one load that a copy would still return @d: sample
+ * @counter, then call pmdesc_copy_persistent(); while @counter still holds
+ * the sample, a copy would return @d again. A moved counter may be
+ * spurious (a copy then returns @d through the slow path); an unmoved one
+ * never hides a change.
+ *
+ * Context: Any context but an invalidation callback of @d's address space;
+ * takes and releases a spinlock that those callbacks take.
+ * Return: 0, or -EINVAL when @d is not a persistent user descriptor.
+ */
+int pmdesc_watch(struct pmdesc *d, atomic64_t *counter)
+{
+	if (!pmdesc_is_persistent(d))
+		return -EINVAL;
+	/* Waits for an invalidation callback that may hold the old one. */
+	spin_lock(&d->lock);
+	d->watch = counter;
+	spin_unlock(&d->lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pmdesc_watch);
