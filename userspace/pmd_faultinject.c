@@ -21,7 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "lib/pmd_test_utils.h"
+#include "pmd_test_utils.h"
 
 #define NPAGES 8
 /* More fault points than any operation reaches today. */

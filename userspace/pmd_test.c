@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/pmd_test_utils.h"
+#include "pmd_test_utils.h"
 
 #define NPAGES 4
 

@@ -8,7 +8,7 @@
  *   _pmd_<op>()  the raw call: 0 (or the result) on success, -errno on error;
  *   pmd_<op>()   the checked call: the result, or the program dies with a
  *                message naming the operation and the errno.
- * The kselftest ASSERT forms are in pmd_test_utils.h.
+ * The kselftest ASSERT forms are in ../pmd_test_utils.h.
  *
  * The rest: leak probes (pins, VmPin), the module's debugfs counters and
  * trace events, an errno histogram, a seeded RNG and TAP output.

@@ -10,7 +10,7 @@
 #define PMD_TEST_UTILS_H
 
 #include "kselftest_harness.h"
-#include "libpmd.h"
+#include "lib/libpmd.h"
 
 #define PMD_RW (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES)
 
