@@ -21,10 +21,6 @@
 
 #include "../../uapi/pmd.h"
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#endif
-
 /* ioctl(@fd, @cmd, @arg): 0, or -errno. */
 int _pmd_ioctl(int fd, unsigned long cmd, void *arg);
 
