@@ -21,22 +21,18 @@
  * usage: pmd_bench [--short]   (--short: up to 64 MiB, 5 repeats)
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <linux/io_uring.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../uapi/pmd.h"
-#include "pmd_util.h"
+#include "lib/libpmd.h"
 
 #define HUGE_SIZE (2UL << 20)
 #define STATUS_LOADS 100000
@@ -59,12 +55,6 @@ static const char *const size_names[] = { "4K", "2M", "64M", "1G" };
 static int pmd_fd, ring_fd;
 static const __u64 *status_area;
 
-static void die(const char *what)
-{
-	fprintf(stderr, "pmd_bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static double now_us(void)
 {
 	struct timespec ts;
@@ -75,11 +65,8 @@ static double now_us(void)
 
 static void set_thp(const char *mode)
 {
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_WRONLY);
-
-	if (fd < 0 || write(fd, mode, strlen(mode)) < 0)
-		die("transparent_hugepage/enabled");
-	close(fd);
+	pmd_check(pmd_write_file("/sys/kernel/mm/transparent_hugepage/enabled",
+				 mode, 0), "transparent_hugepage/enabled");
 }
 
 static void touch(char *buf, size_t len, char seed)
@@ -97,56 +84,11 @@ static char *map_buffer(size_t len, void **map, size_t *map_len)
 	*map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (*map == MAP_FAILED)
-		die("mmap");
+		pmd_die("mmap");
 	return (char *)(((uintptr_t)*map + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1));
 }
 
-static __u32 pmd_create(char *buf, size_t len)
-{
-	struct pmd_range r = { .addr = (uintptr_t)buf, .len = len };
-	struct pmd_create c = {
-		.size = sizeof(c),
-		.flags = PMD_F_PERSISTENT | PMD_F_DEVICE_READS |
-			 PMD_F_DEVICE_WRITES,
-		.ranges = (uintptr_t)&r,
-		.nr_ranges = 1,
-	};
-
-	if (ioctl(pmd_fd, PMD_IOC_CREATE, &c))
-		die("CREATE");
-	return c.handle;
-}
-
-static __u32 pmd_copy(__u32 handle, __u32 expect)
-{
-	struct pmd_copy c = { .size = sizeof(c), .handle = handle };
-
-	if (ioctl(pmd_fd, PMD_IOC_COPY, &c))
-		die("COPY");
-	if (c.result != expect) {
-		fprintf(stderr, "pmd_bench: COPY gave %u, not %u\n", c.result,
-			expect);
-		exit(1);
-	}
-	return c.new_handle;
-}
-
-static void pmd_release(__u32 handle)
-{
-	struct pmd_release r = { .size = sizeof(r), .handle = handle };
-
-	if (ioctl(pmd_fd, PMD_IOC_RELEASE, &r))
-		die("RELEASE");
-}
-
-static struct pmd_info pmd_info(__u32 handle)
-{
-	struct pmd_info info = { .size = sizeof(info), .handle = handle };
-
-	if (ioctl(pmd_fd, PMD_IOC_INFO, &info))
-		die("INFO");
-	return info;
-}
+#define BENCH_FLAGS (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES)
 
 static double time_status_load(__u32 index)
 {
@@ -176,49 +118,46 @@ static void bench_pmd(char *buf, size_t len, double *m)
 	int i;
 
 	t = now_us();
-	h = pmd_create(buf, len);
+	h = pmd_create(pmd_fd, buf, len, BENCH_FLAGS);
 	keep_min(&m[M_CREATE], now_us() - t);
 
 	for (i = 0; i < BURST; i++) {
 		t = now_us();
-		c = pmd_copy(h, PMD_COPY_ORIGINAL);
+		c = pmd_copy_expect(pmd_fd, h, PMD_COPY_ORIGINAL);
 		keep_min(&m[M_COPY], now_us() - t);
-		pmd_release(c);
+		pmd_release(pmd_fd, c);
 
 		t = now_us();
-		info = pmd_info(h);
+		info = pmd_info(pmd_fd, h);
 		keep_min(&m[M_INFO], now_us() - t);
 	}
 	keep_min(&m[M_STATUS], time_status_load(info.status_index));
 
 	if (mprotect(buf, len, PROT_READ) ||
 	    mprotect(buf, len, PROT_READ | PROT_WRITE))
-		die("mprotect");
+		pmd_die("mprotect");
 	t = now_us();
-	c = pmd_copy(h, PMD_COPY_ORIGINAL);
+	c = pmd_copy_expect(pmd_fd, h, PMD_COPY_ORIGINAL);
 	keep_min(&m[M_SPURIOUS], now_us() - t);
-	pmd_release(c);
+	pmd_release(pmd_fd, c);
 	/* The compare refreshed the view: fast again. */
 	for (i = 0; i < BURST; i++) {
 		t = now_us();
-		c = pmd_copy(h, PMD_COPY_ORIGINAL);
+		c = pmd_copy_expect(pmd_fd, h, PMD_COPY_ORIGINAL);
 		keep_min(&m[M_COPY], now_us() - t);
-		pmd_release(c);
+		pmd_release(pmd_fd, c);
 	}
 
-	if (munmap(buf, len) ||
-	    mmap(buf, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
-		die("remap");
+	pmd_check(pmd_remap(buf, len), "remap");
 	touch(buf, len, 2);
 	t = now_us();
-	c = pmd_copy(h, PMD_COPY_FRESH);
+	c = pmd_copy_expect(pmd_fd, h, PMD_COPY_FRESH);
 	keep_min(&m[M_FRESH], now_us() - t);
 
 	t = now_us();
-	pmd_release(c);
+	pmd_release(pmd_fd, c);
 	keep_min(&m[M_RELEASE], now_us() - t);
-	pmd_release(h);
+	pmd_release(pmd_fd, h);
 
 	/*
 	 * Create over the replacement memory that fresh pinned: it was faulted
@@ -226,9 +165,9 @@ static void bench_pmd(char *buf, size_t len, double *m)
 	 * got fewer huge pages than the first memory.
 	 */
 	t = now_us();
-	h = pmd_create(buf, len);
+	h = pmd_create(pmd_fd, buf, len, BENCH_FLAGS);
 	keep_min(&m[M_CREATE_NEW], now_us() - t);
-	pmd_release(h);
+	pmd_release(pmd_fd, h);
 }
 
 static void bench_uring(char *buf, size_t len, double *m)
@@ -239,12 +178,12 @@ static void bench_uring(char *buf, size_t len, double *m)
 	t = now_us();
 	if (syscall(__NR_io_uring_register, ring_fd, IORING_REGISTER_BUFFERS,
 		    &iov, 1))
-		die("IORING_REGISTER_BUFFERS");
+		pmd_die("IORING_REGISTER_BUFFERS");
 	keep_min(&m[M_URING_REG], now_us() - t);
 	t = now_us();
 	if (syscall(__NR_io_uring_register, ring_fd,
 		    IORING_UNREGISTER_BUFFERS, NULL, 0))
-		die("IORING_UNREGISTER_BUFFERS");
+		pmd_die("IORING_UNREGISTER_BUFFERS");
 	keep_min(&m[M_URING_UNREG], now_us() - t);
 }
 
@@ -272,20 +211,14 @@ static void bench_size(size_t len, int repeats, double *m)
 	munmap(map, map_len);
 }
 
-static long meminfo_kb(const char *key)
+/* Slab + VmallocUsed of /proc/meminfo, in kB. */
+static long kernel_memory_kb(void)
 {
-	char line[128];
-	size_t n = strlen(key);
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+	long slab = pmd_meminfo_kb("Slab"), vmalloc = pmd_meminfo_kb("VmallocUsed");
 
-	if (!f)
-		die("/proc/meminfo");
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			kb = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return kb;
+	if (slab < 0 || vmalloc < 0)
+		pmd_die("/proc/meminfo");
+	return slab + vmalloc;
 }
 
 /* Kernel memory (slab + vmalloc), in bytes, of a descriptor of @len bytes. */
@@ -300,11 +233,10 @@ static double descriptor_bytes(size_t len)
 
 	buf = map_buffer(len, &map, &map_len);
 	touch(buf, len, 1);
-	before = meminfo_kb("Slab") + meminfo_kb("VmallocUsed");
-	h = pmd_create(buf, len);
-	bytes = (meminfo_kb("Slab") + meminfo_kb("VmallocUsed") - before) *
-		1024.0;
-	pmd_release(h);
+	before = kernel_memory_kb();
+	h = pmd_create(pmd_fd, buf, len, BENCH_FLAGS);
+	bytes = (kernel_memory_kb() - before) * 1024.0;
+	pmd_release(pmd_fd, h);
 	munmap(map, map_len);
 	return bytes;
 }
@@ -332,16 +264,11 @@ int main(int argc, char **argv)
 	struct io_uring_params params = { 0 };
 	int t, s, i;
 
-	pmd_fd = open("/dev/pmd", O_RDWR);
-	if (pmd_fd < 0)
-		die("open /dev/pmd");
-	status_area = mmap(NULL, PMD_STATUS_SIZE, PROT_READ, MAP_SHARED,
-			   pmd_fd, 0);
-	if (status_area == MAP_FAILED)
-		die("mmap status area");
+	pmd_fd = pmd_open();
+	status_area = pmd_status_map(pmd_fd);
 	ring_fd = syscall(__NR_io_uring_setup, 4, &params);
 	if (ring_fd < 0)
-		die("io_uring_setup");
+		pmd_die("io_uring_setup");
 
 	printf("pmd_bench: minimum of %d repeats, microseconds\n", repeats);
 	printf("%-6s %-5s", "thp", "size");

@@ -6,26 +6,15 @@
  * the module saw: its pmdesc trace events and its debugfs counters.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../uapi/pmd.h"
-#include "pmd_util.h"
+#include "lib/libpmd.h"
 
 static int fd;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "pmd_demo: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 static void step(int n, const char *what)
 {
@@ -34,17 +23,10 @@ static void step(int n, const char *what)
 
 static void show(const char *name, __u32 handle)
 {
-	struct pmd_info info = { .size = sizeof(info), .handle = handle };
+	struct pmd_info info = pmd_info(fd, handle);
 	char text[32] = "";
-	struct pmd_rw rw = {
-		.size = sizeof(rw),
-		.handle = handle,
-		.buf = (uintptr_t)text,
-		.len = sizeof(text) - 1,
-	};
 
-	if (ioctl(fd, PMD_IOC_INFO, &info) || ioctl(fd, PMD_IOC_READ, &rw))
-		die("INFO/READ");
+	pmd_read(fd, handle, 0, text, sizeof(text) - 1);
 	printf("   %-9s handle %u: descriptor id %llu, %llu bytes on %llu pages,",
 	       name, handle, (unsigned long long)info.id,
 	       (unsigned long long)info.length,
@@ -67,24 +49,15 @@ static void print_trace_events(const char *text)
 
 static __u32 copy(__u32 handle)
 {
-	struct pmd_copy c = { .size = sizeof(c), .handle = handle };
+	__u32 new_handle = 0;
+	int result = pmd_copy(fd, handle, &new_handle);
 
-	if (ioctl(fd, PMD_IOC_COPY, &c))
-		die("COPY");
 	printf("   COPY of handle %u -> %s, handle %u\n", handle,
-	       c.result == PMD_COPY_ORIGINAL ?
+	       result == PMD_COPY_ORIGINAL ?
 	       "PMD_COPY_ORIGINAL (same pages: the original, one more reference)" :
 	       "PMD_COPY_FRESH (the memory changed: a new descriptor)",
-	       c.new_handle);
-	return c.new_handle;
-}
-
-static void release(__u32 handle)
-{
-	struct pmd_release r = { .size = sizeof(r), .handle = handle };
-
-	if (ioctl(fd, PMD_IOC_RELEASE, &r))
-		die("RELEASE");
+	       new_handle);
+	return new_handle;
 }
 
 /* The trace events the demo caused, and the module's counters. */
@@ -116,32 +89,22 @@ static void show_observability(int tracing)
 int main(void)
 {
 	size_t len = 2 * sysconf(_SC_PAGESIZE);
-	struct pmd_create c = { .size = sizeof(c) };
-	struct pmd_range r;
 	__u32 orig, same, fresh;
 	int tracing;
 	char *buf;
 
 	printf("pmd demo: IOKit's withPersistentMemoryDescriptor() on Linux\n");
 	tracing = !pmd_trace_set(1);
-	fd = open("/dev/pmd", O_RDWR);
-	if (fd < 0)
-		die("open /dev/pmd");
+	fd = pmd_open();
 	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
-		die("mmap");
+		pmd_die("mmap");
 	snprintf(buf, len, "hello from the first mapping");
 
 	step(1, "CREATE a persistent descriptor over an 8 KiB buffer: the kernel pins its pages");
-	r.addr = (uintptr_t)buf;
-	r.len = len;
-	c.flags = PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES;
-	c.ranges = (uintptr_t)&r;
-	c.nr_ranges = 1;
-	if (ioctl(fd, PMD_IOC_CREATE, &c))
-		die("CREATE");
-	orig = c.handle;
+	orig = pmd_create(fd, buf, len, PMD_F_PERSISTENT | PMD_F_DEVICE_READS |
+			  PMD_F_DEVICE_WRITES);
 	show("original", orig);
 
 	step(2, "COPY it while nothing changed: the same pages still back the buffer");
@@ -149,10 +112,7 @@ int main(void)
 	show("original", orig);
 
 	step(3, "The program frees the buffer and maps new memory at the same address");
-	if (munmap(buf, len) ||
-	    mmap(buf, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
-		die("remap");
+	pmd_check(pmd_remap(buf, len), "remap");
 	snprintf(buf, len, "hello from the new mapping");
 	printf("   the buffer now reads \"%s\"\n", buf);
 
@@ -163,9 +123,9 @@ int main(void)
 	printf("   the original still holds the old pages, so a device using it is safe\n");
 
 	step(5, "RELEASE every reference; closing the file would do the same");
-	release(same);
-	release(orig);
-	release(fresh);
+	pmd_release(fd, same);
+	pmd_release(fd, orig);
+	pmd_release(fd, fresh);
 	close(fd);
 	printf("   done: nothing is pinned any more\n");
 

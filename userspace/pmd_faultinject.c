@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pmd_faultinject: fail the n-th allocation of an operation, for every n,
- * as tools/testing/selftests/iommu/iommufd_fail_nth.c does: arm
- * /proc/thread-self/fail-nth with n, run the operation, and go on until it
- * completes without reaching the n-th fault point. Every injected failure
- * must come back as a clean errno with nothing left pinned or charged.
- * Needs a kernel with FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC and debugfs
- * (the dev VM's debug kernel). Prints, per operation, the fault points
- * reached, the errnos, and the pmdesc functions the failures were injected
+ * as tools/testing/selftests/iommu/iommufd_fail_nth.c does: each
+ * TEST_FAIL_NTH runs its operation with /proc/thread-self/fail-nth armed at
+ * n = 1, 2, ... until the operation completes without reaching the n-th
+ * fault point. Every injected failure must come back as a clean errno
+ * (ENOMEM or EFAULT) with nothing left pinned or charged. Needs a kernel
+ * with FAULT_INJECTION, FAILSLAB, FAIL_PAGE_ALLOC and debugfs (the dev VM's
+ * debug kernel). Logs, per operation, the fault points reached and the
+ * errnos; at the end, the pmdesc functions the failures were injected
  * under (from the kernel log).
  */
 #define _GNU_SOURCE
@@ -17,182 +18,305 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../uapi/pmd.h"
-#include "pmd_util.h"
+#include "pmd_test_utils.h"
 
-#define PMD_RW (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES)
 #define NPAGES 8
+/* More fault points than any operation reaches today. */
+#define MAX_FAULT_POINTS 10000
 
 static size_t page_size;
-static char *buf;
-static int fd, fail_nth_fd;
 
-static void die(const char *what)
+/*
+ * Let fail-nth fail any allocation, sleeping or not, of any order: 0, or
+ * -errno without fault injection.
+ */
+static int setup_fault_injection(void)
 {
-	fprintf(stderr, "pmd_faultinject: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
+	static const char *const attrs[] = {
+		"/sys/kernel/debug/failslab/ignore-gfp-wait",
+		"/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
+	};
+	static const char *const verbose[] = {
+		"/sys/kernel/debug/failslab/verbose",
+		"/sys/kernel/debug/fail_page_alloc/verbose",
+	};
+	unsigned int i;
+	int ret;
 
-static void sysfs_write(const char *path, const char *val)
-{
-	int f = open(path, O_WRONLY);
-
-	if (f < 0 || write(f, val, strlen(val)) < 0)
-		die(path);
-	close(f);
-}
-
-/* Let fail-nth fail any allocation, sleeping or not, of any order. */
-static void setup_fault_injection(void)
-{
-	static const char *const attrs[] = { "failslab", "fail_page_alloc" };
-	char path[128];
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/ignore-gfp-wait",
-			 attrs[i]);
-		sysfs_write(path, "N");
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/verbose",
-			 attrs[i]);
-		sysfs_write(path, "2");
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
+		/* Stack dumps (verbose 2) name the failing call sites. */
+		ret = pmd_write_file(attrs[i], "N", 0) ?:
+		      pmd_write_file(verbose[i], "2", 0);
+		if (ret)
+			return ret;
 	}
-	sysfs_write("/sys/kernel/debug/fail_page_alloc/min-order", "0");
-	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
-	if (fail_nth_fd < 0)
-		die("/proc/thread-self/fail-nth");
+	return pmd_write_file("/sys/kernel/debug/fail_page_alloc/min-order",
+			      "0", 0);
 }
 
-static void arm(int n)
+struct fail_nth_state {
+	int proc_fd;
+	unsigned int iteration;	/* the n armed; 0: a run without faults */
+	bool reached;		/* the n-th fault point was reached */
+	unsigned int enomem, efault, ignored;
+};
+
+static void fail_nth_first(struct __test_metadata *_metadata,
+			   struct fail_nth_state *nth_state)
+{
+	ASSERT_EQ(0, setup_fault_injection())
+		TH_LOG("fault injection is not enabled in this kernel");
+	nth_state->proc_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	ASSERT_LE(0, nth_state->proc_fd)
+		TH_LOG("/proc/thread-self/fail-nth: %s", strerror(errno));
+}
+
+/* Arm fail-nth just before the operation. */
+static void __fail_nth_enable(struct __test_metadata *_metadata,
+			      struct fail_nth_state *nth_state)
 {
 	char val[16];
-	int len = snprintf(val, sizeof(val), "%d", n);
+	int len;
 
-	if (pwrite(fail_nth_fd, val, len, 0) != len)
-		die("writing fail-nth");
+	if (!nth_state->iteration)
+		return;
+	len = snprintf(val, sizeof(val), "%u", nth_state->iteration);
+	ASSERT_EQ(len, pwrite(nth_state->proc_fd, val, len, 0));
 }
 
-/* Disarm; return whether the n-th fault point was reached. */
-static int disarm(void)
+/* Disarm just after it; note whether the n-th fault point was reached. */
+static void __fail_nth_disable(struct __test_metadata *_metadata,
+			       struct fail_nth_state *nth_state)
 {
 	char val[16] = "";
 
-	if (pread(fail_nth_fd, val, sizeof(val) - 1, 0) < 0)
-		die("read fail-nth");
-	if (pwrite(fail_nth_fd, "0", 1, 0) != 1)
-		die("resetting fail-nth");
-	return atoi(val) == 0;
+	if (!nth_state->iteration)
+		return;
+	ASSERT_LT(0, pread(nth_state->proc_fd, val, sizeof(val) - 1, 0));
+	ASSERT_EQ(1, pwrite(nth_state->proc_fd, "0", 1, 0));
+	nth_state->reached = atoi(val) == 0;
 }
 
-static int pmd_ioctl(unsigned long cmd, void *arg)
+#define fail_nth_enable() __fail_nth_enable(_metadata, _nth_state)
+#define fail_nth_disable() __fail_nth_disable(_metadata, _nth_state)
+
+/*
+ * After a run with the n-th fault point armed: a failure injected must have
+ * come back as ENOMEM or EFAULT. Return whether to go on with n + 1.
+ */
+static bool fail_nth_next(struct __test_metadata *_metadata,
+			  struct fail_nth_state *nth_state, int result)
 {
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	ASSERT_GT(MAX_FAULT_POINTS, nth_state->iteration);
+	if (nth_state->iteration) {
+		if (!nth_state->reached) {
+			TH_LOG("%u fault points: %u -ENOMEM, %u -EFAULT, %u ignored",
+			       nth_state->iteration - 1, nth_state->enomem,
+			       nth_state->efault, nth_state->ignored);
+			return false;
+		}
+		if (result == -ENOMEM)
+			nth_state->enomem++;
+		else if (result == -EFAULT)
+			nth_state->efault++;
+		else
+			ASSERT_EQ(0, result)
+				TH_LOG("fault point %u: %s", nth_state->iteration,
+				       strerror(-result));
+		nth_state->ignored += !result;
+	}
+	nth_state->reached = false;
+	nth_state->iteration++;
+	return true;
 }
 
-static int create(__u32 *handle)
+/* A device file and a populated buffer; no leak may outlive them. */
+struct env {
+	int fd;
+	char *buf;
+	size_t len;
+	long pins;
+};
+
+FIXTURE(fail_nth) {
+	struct env env;
+};
+
+FIXTURE_SETUP(fail_nth)
+{
+	self->env.pins = pmd_pins_held();
+	self->env.len = NPAGES * page_size;
+	self->env.buf = mmap(NULL, self->env.len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->env.buf);
+	self->env.fd = open("/dev/pmd", O_RDWR);
+	ASSERT_LE(0, self->env.fd);
+}
+
+FIXTURE_TEARDOWN(fail_nth)
+{
+	close(self->env.fd);
+	munmap(self->env.buf, self->env.len);
+	EXPECT_EQ(self->env.pins, pmd_pins_held()) TH_LOG("pages left pinned");
+	EXPECT_EQ(0, pmd_vm_pinned_kb()) TH_LOG("locked memory left charged");
+}
+
+/*
+ * A test of the fail_nth fixture whose body is run once without faults (it
+ * must succeed), then with each fault point failed in turn, each run in a
+ * fresh fixture. The body sees the fixture's struct env as self.
+ */
+#define TEST_FAIL_NTH(name)							\
+	static int test_nth_##name(struct __test_metadata *_metadata,		\
+				   struct env *self,				\
+				   struct fail_nth_state *_nth_state);		\
+	TEST_F(fail_nth, name)							\
+	{									\
+		struct fail_nth_state nth_state = {};				\
+		int test_result = 0;						\
+										\
+		fail_nth_first(_metadata, &nth_state);				\
+		ASSERT_EQ(0, test_nth_##name(_metadata, &self->env,		\
+					     &nth_state));			\
+		while (fail_nth_next(_metadata, &nth_state, test_result)) {	\
+			fail_nth_teardown(_metadata, self, variant);		\
+			fail_nth_setup(_metadata, self, variant);		\
+			test_result = test_nth_##name(_metadata, &self->env,	\
+						      &nth_state);		\
+		}								\
+	}									\
+	static int test_nth_##name(struct __test_metadata *_metadata,		\
+				   struct env *self,				\
+				   struct fail_nth_state *_nth_state)
+
+/* Two unaligned ranges of the buffer, the second after a gap. */
+static int create(int fd, char *buf, __u32 *handle)
 {
 	struct pmd_range r[2] = {
 		{ .addr = (uintptr_t)buf + 10, .len = 3 * page_size },
 		{ .addr = (uintptr_t)buf + 5 * page_size, .len = page_size },
 	};
-	struct pmd_create c = {
-		.size = sizeof(c), .flags = PMD_RW,
-		.ranges = (uintptr_t)r, .nr_ranges = 2,
-	};
-	int ret = pmd_ioctl(PMD_IOC_CREATE, &c);
 
-	*handle = c.handle;
+	return _pmd_create_ranges(fd, r, 2, PMD_RW, handle);
+}
+
+/*
+ * COPY with faults, of a descriptor created without; then release all and
+ * check, with the file still open, that nothing stays pinned or charged.
+ */
+static int copy_armed(struct __test_metadata *_metadata, struct env *self,
+		      struct fail_nth_state *_nth_state, __u32 h)
+{
+	__u32 c = 0;
+	int ret;
+
+	memset(self->buf, 1, self->len);
+	fail_nth_enable();
+	ret = _pmd_copy(self->fd, h, &c);
+	fail_nth_disable();
+	test_pmd_release(self->fd, h);
+	if (ret > 0)
+		test_pmd_release(self->fd, c);
+	EXPECT_EQ(self->pins, pmd_pins_held());
+	EXPECT_EQ(0, pmd_vm_pinned_kb());
+	return ret < 0 ? ret : 0;
+}
+
+TEST_FAIL_NTH(open_close)
+{
+	int fd, ret;
+
+	fail_nth_enable();
+	fd = open("/dev/pmd", O_RDWR);
+	ret = fd < 0 ? -errno : 0;
+	fail_nth_disable();
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }
 
-static int copy(__u32 handle, __u32 *new_handle)
+TEST_FAIL_NTH(create)
 {
-	struct pmd_copy c = { .size = sizeof(c), .handle = handle };
-	int ret = pmd_ioctl(PMD_IOC_COPY, &c);
+	__u32 h = 0;
+	int ret;
 
-	*new_handle = c.new_handle;
+	memset(self->buf, 1, self->len);
+	fail_nth_enable();
+	ret = create(self->fd, self->buf, &h);
+	fail_nth_disable();
+	if (!ret)
+		test_pmd_release(self->fd, h);
+	EXPECT_EQ(self->pins, pmd_pins_held());
 	return ret;
 }
 
-static void release(__u32 handle)
+/* A page of the descriptor replaced: the COPY builds a fresh descriptor. */
+TEST_FAIL_NTH(copy_fresh)
 {
-	struct pmd_release r = { .size = sizeof(r), .handle = handle };
+	__u32 h = 0;
 
-	if (pmd_ioctl(PMD_IOC_RELEASE, &r))
-		die("RELEASE");
+	ASSERT_EQ(0, create(self->fd, self->buf, &h));
+	ASSERT_EQ(0, madvise(self->buf + page_size, page_size, MADV_DONTNEED));
+	return copy_armed(_metadata, self, _nth_state, h);
 }
 
-enum scenario { S_OPEN, S_CREATE, S_COPY_FRESH, S_COPY_SPURIOUS, S_INFO,
-		S_READ, S_MMAP, NR_SCENARIOS };
+/* An invalidation that changed nothing: the COPY compares, the original. */
+TEST_FAIL_NTH(copy_spurious)
+{
+	__u32 h = 0;
 
-static const char *const names[NR_SCENARIOS] = {
-	"open+close", "create", "copy (fresh)", "copy (spurious)", "info",
-	"read", "mmap status",
-};
+	ASSERT_EQ(0, create(self->fd, self->buf, &h));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	return copy_armed(_metadata, self, _nth_state, h);
+}
 
-/* Prepare, then run the operation of @s with fail-nth armed at @n. */
-static int run(enum scenario s, int n, int *reached)
+TEST_FAIL_NTH(info)
+{
+	struct pmd_info info;
+	__u32 h = 0;
+	int ret;
+
+	ASSERT_EQ(0, create(self->fd, self->buf, &h));
+	fail_nth_enable();
+	ret = _pmd_info(self->fd, h, &info);
+	fail_nth_disable();
+	test_pmd_release(self->fd, h);
+	return ret;
+}
+
+TEST_FAIL_NTH(read)
 {
 	char data[64];
-	struct pmd_info info = { .size = sizeof(info) };
-	struct pmd_rw rw = { .size = sizeof(rw), .buf = (uintptr_t)data,
-			     .len = sizeof(data), .offset = page_size - 10 };
-	__u32 h = 0, c = 0;
-	void *p;
-	int ret, f;
+	__u32 h = 0;
+	int ret;
 
-	if (s != S_OPEN && s != S_CREATE && create(&h))
-		die("CREATE");
-	if (s == S_COPY_FRESH)
-		madvise(buf + page_size, page_size, MADV_DONTNEED);
-	if (s == S_COPY_SPURIOUS &&
-	    (mprotect(buf, NPAGES * page_size, PROT_READ) ||
-	     mprotect(buf, NPAGES * page_size, PROT_READ | PROT_WRITE)))
-		die("mprotect");
-	memset(buf, 1, NPAGES * page_size);
-	info.handle = h;
-	rw.handle = h;
+	ASSERT_EQ(0, create(self->fd, self->buf, &h));
+	fail_nth_enable();
+	ret = _pmd_read(self->fd, h, page_size - 10, data, sizeof(data));
+	fail_nth_disable();
+	test_pmd_release(self->fd, h);
+	return ret;
+}
 
-	arm(n);
-	switch (s) {
-	case S_OPEN:
-		f = open("/dev/pmd", O_RDWR);
-		ret = f < 0 ? -errno : 0;
-		*reached = disarm();
-		if (f >= 0)
-			close(f);
-		return ret;
-	case S_CREATE:
-		ret = create(&h);
-		break;
-	case S_COPY_FRESH:
-	case S_COPY_SPURIOUS:
-		ret = copy(h, &c);
-		break;
-	case S_INFO:
-		ret = pmd_ioctl(PMD_IOC_INFO, &info);
-		break;
-	case S_READ:
-		ret = pmd_ioctl(PMD_IOC_READ, &rw);
-		break;
-	default:
-		p = mmap(NULL, PMD_STATUS_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-		ret = p == MAP_FAILED ? -errno : 0;
-		*reached = disarm();
-		if (p != MAP_FAILED)
-			munmap(p, PMD_STATUS_SIZE);
-		release(h);
-		return ret;
-	}
-	*reached = disarm();
-	if (h && (s != S_CREATE || !ret))
-		release(h);
-	if (!ret && c)
-		release(c);
+/* The status area, mapped after a persistent handle got its word. */
+TEST_FAIL_NTH(mmap_status)
+{
+	const __u64 *area;
+	__u32 h = 0;
+	int ret;
+
+	ASSERT_EQ(0, create(self->fd, self->buf, &h));
+	fail_nth_enable();
+	area = _pmd_status_map(self->fd);
+	ret = area ? 0 : -errno;
+	fail_nth_disable();
+	if (area)
+		pmd_status_unmap(area);
+	test_pmd_release(self->fd, h);
 	return ret;
 }
 
@@ -222,60 +346,16 @@ static void print_call_sites(void)
 		}
 	}
 	pclose(f);
-	printf("  pmdesc functions on the failing paths:%s\n", seen);
+	printf("# pmdesc functions on the failing paths:%s\n", seen);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	long pins = pins_held(), injected = 0;
-	int s, n, failed = 0;
+	int ret;
 
 	page_size = sysconf(_SC_PAGESIZE);
-	buf = mmap(NULL, NPAGES * page_size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (buf == MAP_FAILED)
-		die("mmap");
-	setup_fault_injection();
-	fd = open("/dev/pmd", O_RDWR);
-	if (fd < 0)
-		die("/dev/pmd");
+	ret = test_harness_run(argc, argv);
 
-	for (s = 0; s < NR_SCENARIOS; s++) {
-		int enomem = 0, efault = 0, other = 0, reached = 1;
-
-		for (n = 1; reached && n < 10000; n++) {
-			int ret = run(s, n, &reached);
-
-			if (!reached)
-				break;
-			injected++;
-			if (ret == -ENOMEM)
-				enomem++;
-			else if (ret == -EFAULT)
-				efault++;
-			else if (ret)
-				other++;
-			if (pins_held() != pins || vm_pinned_kb() != 0) {
-				printf("  %s: leak after failing point %d\n",
-				       names[s], n);
-				failed = 1;
-			}
-		}
-		printf("  %-16s %3d fault points: %d -ENOMEM, %d -EFAULT,",
-		       names[s], n - 1, enomem, efault);
-		printf(" %d other errors, %d ignored\n", other,
-		       n - 1 - enomem - efault - other);
-		if (other)
-			failed = 1;
-	}
-	close(fd);
-	if (pins_held() != pins || vm_pinned_kb() != 0) {
-		printf("  leak after close\n");
-		failed = 1;
-	}
-	printf("pmd_faultinject: %ld failures injected, pins held %ld (before %ld)\n",
-	       injected, pins_held(), pins);
 	print_call_sites();
-	printf("pmd_faultinject: %s\n", failed ? "FAILED" : "passed");
-	return failed;
+	return ret;
 }

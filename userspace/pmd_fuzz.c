@@ -4,40 +4,35 @@
  * mmap), with random sizes, flags, handles, range vectors and pointers:
  * NULL, kernel addresses, unmapped, misaligned, and structs straddling into
  * an unmapped page. Then it closes the device and checks that nothing stays
- * pinned or charged. Prints the calls made and the errnos that came back.
+ * pinned or charged and that no status mapping became writable. Prints TAP:
+ * a check per invariant, the calls made and the errnos as comments.
  *
  * usage: pmd_fuzz [CALLS [SEED]]   (default 50000 calls, seed 1)
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../uapi/pmd.h"
-#include "pmd_util.h"
+#include "lib/libpmd.h"
 
 #define ARENA_PAGES 16
 #define MAX_HANDLES 64
-#define MAX_ERRNO 134
 
-static __u64 state;
+static struct pmd_rng rng;
 static size_t page_size;
 static char *arena, *guard;	/* guard: an unmapped page after the arena */
 static __u32 handles[MAX_HANDLES];
-static long calls, ok_calls, errnos[MAX_ERRNO + 1];
+static long calls, ok_calls, writable_status;
+static struct pmd_errnos errnos;
 
 static __u64 rnd(void)
 {
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return state;
+	return pmd_rng_next(&rng);
 }
 
 static __u64 pick_pointer(size_t len)
@@ -127,6 +122,10 @@ static void one_call(int fd)
 		struct pmd_info info;
 		struct pmd_rw rw;
 		struct pmd_pfns pfns;
+		struct {
+			__u32 size;
+			__u32 handle;
+		} head;		/* of COPY, RELEASE and INFO */
 		unsigned char bytes[96];
 	} *a = (void *)(arena + page_size * (ARENA_PAGES - 3));
 	unsigned long cmd = cmds[rnd() % 7];
@@ -143,16 +142,12 @@ static void one_call(int fd)
 		a->create.ranges = pick_ranges(&a->create.nr_ranges);
 		break;
 	case PMD_IOC_COPY:
-		a->copy.size = pick_size(sizeof(a->copy));
-		a->copy.handle = pick_handle();
-		break;
 	case PMD_IOC_RELEASE:
-		a->release.size = pick_size(sizeof(a->release));
-		a->release.handle = pick_handle();
-		break;
 	case PMD_IOC_INFO:
-		a->info.size = pick_size(sizeof(a->info));
-		a->info.handle = pick_handle();
+		a->head.size = pick_size(cmd == PMD_IOC_COPY ? sizeof(a->copy) :
+					 cmd == PMD_IOC_RELEASE ?
+					 sizeof(a->release) : sizeof(a->info));
+		a->head.handle = pick_handle();
 		break;
 	case PMD_IOC_READ:
 	case PMD_IOC_WRITE:
@@ -184,11 +179,10 @@ static void one_call(int fd)
 		cmd = _IOWR(PMD_TYPE, PMD_CMD_CREATE + rnd() % 7, struct pmd_info);
 		break;
 	}
-	ret = ioctl(fd, cmd, (void *)(uintptr_t)argp) ? -errno : 0;
+	ret = _pmd_ioctl(fd, cmd, (void *)(uintptr_t)argp);
 	calls++;
 	if (ret) {
-		if (-ret <= MAX_ERRNO)
-			errnos[-ret]++;
+		pmd_errnos_add(&errnos, ret);
 		return;
 	}
 	ok_calls++;
@@ -211,37 +205,35 @@ static void one_mmap(int fd)
 
 	calls++;
 	if (p == MAP_FAILED) {
-		if (errno <= MAX_ERRNO)
-			errnos[errno]++;
+		pmd_errnos_add(&errnos, errno);
 		return;
 	}
 	ok_calls++;
 	if (mprotect(p, len, PROT_READ | PROT_WRITE) == 0)
-		errnos[0]++;	/* counted as "writable status mapping" */
+		writable_status++;
 	munmap(p, len);
 }
 
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 50000, i;
-	long pins_before, pins_after;
-	int fd, failed;
+	struct pmd_tap tap;
+	long pins_before;
+	int fd;
 
-	state = argc > 2 ? strtoull(argv[2], NULL, 0) : 1;
-	state = state * 0x9e3779b97f4a7c15ULL | 1;
+	pmd_rng_seed(&rng, argc > 2 ? strtoull(argv[2], NULL, 0) : 1);
 	page_size = sysconf(_SC_PAGESIZE);
 	arena = mmap(NULL, (ARENA_PAGES + 1) * page_size,
 		     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (arena == MAP_FAILED)
-		return perror("mmap"), 1;
+		pmd_die("mmap");
 	guard = arena + ARENA_PAGES * page_size;
 	munmap(guard, page_size);
 	memset(arena, 1, ARENA_PAGES * page_size);
 
-	pins_before = pins_held();
-	fd = open("/dev/pmd", O_RDWR);
-	if (fd < 0)
-		return perror("/dev/pmd"), 1;
+	pmd_tap_plan(&tap, 3);
+	pins_before = pmd_pins_held();
+	fd = pmd_open();
 	for (i = 0; i < n; i++) {
 		if (rnd() % 50)
 			one_call(fd);
@@ -249,17 +241,12 @@ int main(int argc, char **argv)
 			one_mmap(fd);
 	}
 	close(fd);
-	pins_after = pins_held();
 
-	printf("pmd_fuzz: %ld calls (seed %s), %ld succeeded; errnos:", calls,
+	printf("# pmd_fuzz: %ld calls (seed %s), %ld succeeded; errnos:", calls,
 	       argc > 2 ? argv[2] : "1", ok_calls);
-	for (i = 1; i <= MAX_ERRNO; i++)
-		if (errnos[i])
-			printf(" %s=%ld", strerrorname_np(i), errnos[i]);
-	printf("\n  writable status mappings: %ld (must be 0)\n", errnos[0]);
-	printf("  pins held after close %ld (before %ld), VmPin %ld kB\n",
-	       pins_after, pins_before, vm_pinned_kb());
-	failed = errnos[0] || pins_after != pins_before || vm_pinned_kb() != 0;
-	printf("pmd_fuzz: %s\n", failed ? "FAILED" : "passed");
-	return failed;
+	pmd_errnos_print(stdout, &errnos);
+	pmd_tap_ok(&tap, !writable_status, "writable status mappings: %ld",
+		   writable_status);
+	pmd_tap_no_leaks(&tap, pins_before);
+	return pmd_tap_done(&tap);
 }

@@ -4,31 +4,27 @@
  * on shared handles while others munmap/mmap, mremap, madvise and mprotect
  * the same buffers and a process forks children that write and exit. Then
  * the file is closed and the invariants are checked: nothing pinned, no
- * locked memory charged. Prints the operations done and the errnos seen.
+ * locked memory charged, every kind of operation ran. Prints TAP: a check
+ * per invariant, the operations done and the errnos seen as comments.
  *
  * usage: pmd_stress [SECONDS [THREADS]]   (default 20 s, 4 threads)
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "../uapi/pmd.h"
-#include "pmd_util.h"
+#include "lib/libpmd.h"
 
 #define NR_BUFS 8
 #define BUF_PAGES 16
-#define MAX_ERRNO 134
 
 enum op { OP_CREATE, OP_COPY, OP_RELEASE, OP_INFO, OP_READ, OP_WRITE,
 	  OP_REMAP, OP_MREMAP, OP_DONTNEED, OP_MPROTECT, OP_FORK, NR_OPS };
@@ -43,26 +39,13 @@ static size_t page_size, buf_len;
 static char *bufs;		/* NR_BUFS buffers, then as much spare room */
 static atomic_uint handles[NR_BUFS];
 static atomic_int stop;
-static atomic_long done[NR_OPS], errnos[MAX_ERRNO + 1];
-
-static unsigned int next_rand(unsigned int *state)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 17;
-	*state ^= *state << 5;
-	return *state;
-}
+static atomic_long done[NR_OPS];
+static struct pmd_errnos errnos;
 
 static void count(enum op op, int ret)
 {
 	atomic_fetch_add(&done[op], 1);
-	if (ret < 0 && -ret <= MAX_ERRNO)
-		atomic_fetch_add(&errnos[-ret], 1);
-}
-
-static int pmd_ioctl(unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	pmd_errnos_add(&errnos, ret);
 }
 
 static char *buf(int i)
@@ -72,74 +55,62 @@ static char *buf(int i)
 
 static void do_create(int i, unsigned int r)
 {
-	struct pmd_range range = {
-		.addr = (uintptr_t)buf(i) + r % page_size,
-		.len = 1 + r % (buf_len - page_size),
-	};
-	struct pmd_create c = {
-		.size = sizeof(c),
-		.flags = PMD_F_PERSISTENT | PMD_F_DEVICE_READS |
-			 (r & 1 ? PMD_F_DEVICE_WRITES : 0),
-		.ranges = (uintptr_t)&range,
-		.nr_ranges = 1,
-	};
-	struct pmd_release rel = { .size = sizeof(rel) };
-	int ret = pmd_ioctl(PMD_IOC_CREATE, &c);
+	__u32 flags = PMD_F_PERSISTENT | PMD_F_DEVICE_READS |
+		      (r & 1 ? PMD_F_DEVICE_WRITES : 0);
+	__u32 h = 0, old;
+	int ret = _pmd_create(fd, buf(i) + r % page_size,
+			      1 + r % (buf_len - page_size), flags, &h);
 
 	count(OP_CREATE, ret);
 	if (!ret) {
-		rel.handle = atomic_exchange(&handles[i], c.handle);
-		if (rel.handle)
-			count(OP_RELEASE, pmd_ioctl(PMD_IOC_RELEASE, &rel));
+		old = atomic_exchange(&handles[i], h);
+		if (old)
+			count(OP_RELEASE, _pmd_release(fd, old));
 	}
 }
 
 static void do_copy(int i)
 {
-	struct pmd_copy c = { .size = sizeof(c), .handle = handles[i] };
-	struct pmd_release rel = { .size = sizeof(rel) };
-	int ret = pmd_ioctl(PMD_IOC_COPY, &c);
+	__u32 h = handles[i], c = 0, rel;
+	int ret = _pmd_copy(fd, h, &c);
 
-	count(OP_COPY, ret);
-	if (ret)
+	count(OP_COPY, ret < 0 ? ret : 0);
+	if (ret < 0)
 		return;
-	if (c.result == PMD_COPY_ORIGINAL) {
-		rel.handle = c.new_handle;
+	if (ret == PMD_COPY_ORIGINAL) {
+		rel = c;
 	} else {
 		/* Keep the fresh copy; drop the old one if still there. */
-		rel.handle = c.handle;
-		if (!atomic_compare_exchange_strong(&handles[i], &rel.handle,
-						    c.new_handle))
-			rel.handle = c.new_handle;
+		rel = h;
+		if (!atomic_compare_exchange_strong(&handles[i], &rel, c))
+			rel = c;
 	}
-	count(OP_RELEASE, pmd_ioctl(PMD_IOC_RELEASE, &rel));
+	count(OP_RELEASE, _pmd_release(fd, rel));
 }
 
 static void do_rw(int i, unsigned int r, int write)
 {
+	__u64 offset = r % buf_len, len;
 	char data[256];
-	struct pmd_rw rw = {
-		.size = sizeof(rw),
-		.handle = handles[i],
-		.offset = r % buf_len,
-		.buf = (uintptr_t)data,
-		.len = 1 + (r >> 8) % sizeof(data),
-	};
 
+	r >>= 8;
+	len = 1 + r % sizeof(data);
 	memset(data, r, sizeof(data));
-	count(write ? OP_WRITE : OP_READ,
-	      pmd_ioctl(write ? PMD_IOC_WRITE : PMD_IOC_READ, &rw));
+	if (write)
+		count(OP_WRITE, _pmd_write(fd, handles[i], offset, data, len));
+	else
+		count(OP_READ, _pmd_read(fd, handles[i], offset, data, len));
 }
 
 static void *pmd_worker(void *arg)
 {
-	unsigned int state = (uintptr_t)arg * 2654435761u + 1;
+	struct pmd_rng rng;
 
+	pmd_rng_seed(&rng, 1 + (uintptr_t)arg);
 	while (!atomic_load(&stop)) {
-		unsigned int r = next_rand(&state);
+		unsigned int r = pmd_rng_next(&rng);
 		int i = r % NR_BUFS;
-		struct pmd_info info = { .size = sizeof(info) };
-		struct pmd_release rel = { .size = sizeof(rel) };
+		struct pmd_info info;
 
 		switch ((r >> 4) % 6) {
 		case 0:
@@ -149,12 +120,10 @@ static void *pmd_worker(void *arg)
 			do_copy(i);
 			break;
 		case 2:
-			rel.handle = atomic_exchange(&handles[i], 0);
-			count(OP_RELEASE, pmd_ioctl(PMD_IOC_RELEASE, &rel));
+			count(OP_RELEASE, _pmd_release(fd, atomic_exchange(&handles[i], 0)));
 			break;
 		case 3:
-			info.handle = handles[i];
-			count(OP_INFO, pmd_ioctl(PMD_IOC_INFO, &info));
+			count(OP_INFO, _pmd_info(fd, handles[i], &info));
 			break;
 		default:
 			do_rw(i, r >> 8, r & 1);
@@ -186,10 +155,11 @@ static int map_fixed(char *p, size_t len)
 
 static void *mm_worker(void *arg)
 {
-	unsigned int state = (uintptr_t)arg * 40503u + 7;
+	struct pmd_rng rng;
 
+	pmd_rng_seed(&rng, 1000 + (uintptr_t)arg);
 	while (!atomic_load(&stop)) {
-		unsigned int r = next_rand(&state);
+		unsigned int r = pmd_rng_next(&rng);
 		char *p = buf(r % NR_BUFS), *spare = buf(NR_BUFS + r % NR_BUFS);
 		char *q = p + ((r >> 8) % BUF_PAGES) * page_size;
 
@@ -243,8 +213,9 @@ int main(int argc, char **argv)
 	int seconds = argc > 1 ? atoi(argv[1]) : 20;
 	int threads = argc > 2 ? atoi(argv[2]) : 4;
 	pthread_t tids[64];
-	long pins_before, pins_after, total = 0;
-	int i, n = 0, failed = 0;
+	struct pmd_tap tap;
+	long pins_before, total = 0;
+	int i, n = 0;
 
 	page_size = sysconf(_SC_PAGESIZE);
 	buf_len = BUF_PAGES * page_size;
@@ -253,13 +224,14 @@ int main(int argc, char **argv)
 	bufs = mmap(NULL, 2 * NR_BUFS * buf_len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (bufs == MAP_FAILED)
-		return perror("mmap"), 1;
+		pmd_die("mmap");
 	memset(bufs, 1, NR_BUFS * buf_len);
-	pins_before = pins_held();
-	fd = open("/dev/pmd", O_RDWR);
-	if (fd < 0)
-		return perror("/dev/pmd"), 1;
+	pins_before = pmd_pins_held();
+	fd = pmd_open();
 
+	pmd_tap_plan(&tap, NR_OPS + 2);
+	printf("# pmd_stress: %d s, %d ioctl threads, 2 mm threads, 1 forker\n",
+	       seconds, threads);
 	for (i = 0; i < threads; i++)
 		pthread_create(&tids[n++], NULL, pmd_worker, (void *)(uintptr_t)i);
 	for (i = 0; i < 2; i++)
@@ -271,30 +243,14 @@ int main(int argc, char **argv)
 		pthread_join(tids[i], NULL);
 	close(fd);
 
-	printf("pmd_stress: %d s, %d ioctl threads, 2 mm threads, 1 forker\n",
-	       seconds, threads);
+	/* Every kind of operation ran. */
 	for (i = 0; i < NR_OPS; i++) {
-		printf("  %-9s %10ld\n", op_names[i], atomic_load(&done[i]));
+		pmd_tap_ok(&tap, done[i] > 0, "%s ran %ld times", op_names[i],
+			   atomic_load(&done[i]));
 		total += done[i];
 	}
-	printf("  total     %10ld operations\n  errnos:", total);
-	for (i = 1; i <= MAX_ERRNO; i++)
-		if (errnos[i])
-			printf(" %s=%ld", strerrorname_np(i), errnos[i]);
-	printf("\n");
-	pins_after = pins_held();
-	printf("  invariant: pins held after close %ld (before %ld): %s\n",
-	       pins_after, pins_before,
-	       pins_after == pins_before ? "ok" : "LEAK");
-	printf("  invariant: VmPin after close %ld kB: %s\n", vm_pinned_kb(),
-	       vm_pinned_kb() == 0 ? "ok" : "LEAK");
-	failed = pins_after != pins_before || vm_pinned_kb() != 0;
-	/* Every kind of operation ran. */
-	for (i = 0; i < NR_OPS; i++)
-		if (!done[i]) {
-			printf("  %s never ran\n", op_names[i]);
-			failed = 1;
-		}
-	printf("pmd_stress: %s\n", failed ? "FAILED" : "passed");
-	return failed;
+	printf("# %ld operations; errnos:", total);
+	pmd_errnos_print(stdout, &errnos);
+	pmd_tap_no_leaks(&tap, pins_before);
+	return pmd_tap_done(&tap);
 }

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -25,98 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
-#include "../uapi/pmd.h"
-#include "pmd_util.h"
+#include "pmd_test_utils.h"
 
-#define PMD_RW (PMD_F_PERSISTENT | PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES)
 #define NPAGES 4
 
 static size_t page_size;
-
-/* -errno of an ioctl, or 0. */
-static int pmd_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int pmd_create_ranges(int fd, const struct pmd_range *r, __u32 nr,
-			     __u32 flags, __u32 *handle)
-{
-	struct pmd_create c = {
-		.size = sizeof(c),
-		.flags = flags,
-		.ranges = (uintptr_t)r,
-		.nr_ranges = nr,
-	};
-	int ret = pmd_ioctl(fd, PMD_IOC_CREATE, &c);
-
-	if (!ret)
-		*handle = c.handle;
-	return ret;
-}
-
-static int pmd_create(int fd, const void *addr, size_t len, __u32 flags,
-		      __u32 *handle)
-{
-	struct pmd_range r = { .addr = (uintptr_t)addr, .len = len };
-
-	return pmd_create_ranges(fd, &r, 1, flags, handle);
-}
-
-/* PMD_COPY_ORIGINAL or PMD_COPY_FRESH, or -errno. */
-static int pmd_copy(int fd, __u32 handle, __u32 *new_handle)
-{
-	struct pmd_copy c = { .size = sizeof(c), .handle = handle };
-	int ret = pmd_ioctl(fd, PMD_IOC_COPY, &c);
-
-	if (ret)
-		return ret;
-	*new_handle = c.new_handle;
-	return c.result;
-}
-
-static int pmd_release(int fd, __u32 handle)
-{
-	struct pmd_release r = { .size = sizeof(r), .handle = handle };
-
-	return pmd_ioctl(fd, PMD_IOC_RELEASE, &r);
-}
-
-static int pmd_info(int fd, __u32 handle, struct pmd_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	info->handle = handle;
-	return pmd_ioctl(fd, PMD_IOC_INFO, info);
-}
-
-static int pmd_rw(int fd, unsigned long cmd, __u32 handle, __u64 offset,
-		  void *buf, __u64 len)
-{
-	struct pmd_rw rw = {
-		.size = sizeof(rw),
-		.handle = handle,
-		.offset = offset,
-		.buf = (uintptr_t)buf,
-		.len = len,
-	};
-
-	return pmd_ioctl(fd, cmd, &rw);
-}
-
-static int pmd_pfns(int fd, __u32 handle, __u64 first, __u64 nr, __u64 *pfns)
-{
-	struct pmd_pfns p = {
-		.size = sizeof(p),
-		.handle = handle,
-		.first = first,
-		.nr = nr,
-		.pfns = (uintptr_t)pfns,
-	};
-
-	return pmd_ioctl(fd, PMD_IOC_PFNS, &p);
-}
 
 static void fill(void *buf, size_t len, unsigned char seed)
 {
@@ -127,8 +39,11 @@ static void fill(void *buf, size_t len, unsigned char seed)
 		p[i] = seed + i * 7;
 }
 
-/* Run @fn in a child process; return its exit status (0 for success). */
-static int in_child(int (*fn)(int fd, void *buf, size_t len), int fd,
+/*
+ * Run @fn in a child process, which exits 0 unless a CHILD_CHECK() in @fn
+ * failed; return its exit status (0 for success).
+ */
+static int in_child(void (*fn)(int fd, void *buf, size_t len), int fd,
 		    void *buf, size_t len)
 {
 	int status;
@@ -136,8 +51,10 @@ static int in_child(int (*fn)(int fd, void *buf, size_t len), int fd,
 
 	if (pid < 0)
 		return -1;
-	if (!pid)
-		_exit(fn(fd, buf, len));
+	if (!pid) {
+		fn(fd, buf, len);
+		_exit(0);
+	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
@@ -153,6 +70,30 @@ static int drop_privileges(rlim_t memlock)
 	return setgid(65534) || setuid(65534) ? -1 : 0;
 }
 
+/* Open /dev/pmd into *@fd and map @len bytes of private memory, filled. */
+static char *open_with_buffer(struct __test_metadata *_metadata, int *fd,
+			      size_t len)
+{
+	char *buf;
+
+	*fd = open("/dev/pmd", O_RDWR);
+	ASSERT_LE(0, *fd) TH_LOG("open /dev/pmd: %s", strerror(errno));
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	fill(buf, len, 1);
+	return buf;
+}
+
+/* Close @fd; then no page may stay pinned beyond @pins, nothing charged. */
+static void close_without_leaks(struct __test_metadata *_metadata, int fd,
+				long pins)
+{
+	close(fd);
+	EXPECT_EQ(pins, pmd_pins_held()) TH_LOG("pages left pinned");
+	EXPECT_EQ(0, pmd_vm_pinned_kb()) TH_LOG("locked memory left charged");
+}
+
 FIXTURE(pmd) {
 	int fd;
 	char *buf;
@@ -162,21 +103,14 @@ FIXTURE(pmd) {
 
 FIXTURE_SETUP(pmd)
 {
-	self->pins = pins_held();
-	self->fd = open("/dev/pmd", O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open /dev/pmd: %s", strerror(errno));
+	self->pins = pmd_pins_held();
 	self->len = NPAGES * page_size;
-	self->buf = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, self->buf);
-	fill(self->buf, self->len, 1);
+	self->buf = open_with_buffer(_metadata, &self->fd, self->len);
 }
 
 FIXTURE_TEARDOWN(pmd)
 {
-	close(self->fd);
-	EXPECT_EQ(self->pins, pins_held()) TH_LOG("pages left pinned");
-	EXPECT_EQ(0, vm_pinned_kb()) TH_LOG("locked memory left charged");
+	close_without_leaks(_metadata, self->fd, self->pins);
 }
 
 /* Copy table: nothing done, or data written: the original. */
@@ -185,25 +119,25 @@ TEST_F(pmd, copy_unchanged_is_original)
 	struct pmd_info info;
 	__u32 h = 0, c = 0;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(h, c);
 	fill(self->buf, self->len, 9);
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(0, pmd_info(self->fd, h, &info));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
+	test_pmd_info(self->fd, h, &info);
 	ASSERT_EQ(3, info.refs);
 	ASSERT_EQ(PMD_RW, info.flags);
 	ASSERT_EQ(1, info.nr_ranges);
 	ASSERT_EQ(self->len, info.length);
 	ASSERT_EQ(NPAGES, info.nr_pages);
-	EXPECT_EQ(NPAGES * page_size / 1024, vm_pinned_kb());
-	ASSERT_EQ(0, pmd_release(self->fd, h));
-	ASSERT_EQ(0, pmd_release(self->fd, h));
-	ASSERT_EQ(0, pmd_info(self->fd, h, &info));
+	EXPECT_EQ(NPAGES * page_size / 1024, pmd_vm_pinned_kb());
+	test_pmd_release(self->fd, h);
+	test_pmd_release(self->fd, h);
+	test_pmd_info(self->fd, h, &info);
 	ASSERT_EQ(1, info.refs);
-	ASSERT_EQ(0, pmd_release(self->fd, h));
-	ASSERT_EQ(-ENOENT, pmd_info(self->fd, h, &info));
-	ASSERT_EQ(0, vm_pinned_kb());
+	test_pmd_release(self->fd, h);
+	ASSERT_EQ(-ENOENT, _pmd_info(self->fd, h, &info));
+	ASSERT_EQ(0, pmd_vm_pinned_kb());
 }
 
 /* Copy table: mprotect(PROT_READ) and back: the original. */
@@ -211,18 +145,17 @@ TEST_F(pmd, copy_after_mprotect_is_original)
 {
 	__u32 h = 0, c = 0;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
 	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
 	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	fill(self->buf, self->len, 3);
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 }
 
-static int child_writes(int fd, void *buf, size_t len)
+static void child_writes(int fd, void *buf, size_t len)
 {
 	fill(buf, len, 77);
-	return 0;
 }
 
 /* Copy table: fork, then parent and child write: the original. */
@@ -230,55 +163,10 @@ TEST_F(pmd, copy_after_fork_is_original)
 {
 	__u32 h = 0, c = 0;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
 	ASSERT_EQ(0, in_child(child_writes, self->fd, self->buf, self->len));
 	fill(self->buf, self->len, 5);
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
-}
-
-/*
- * Copy table: munmap + anonymous MAP_FIXED mmap, touched or not: fresh. The
- * original reads the old data, the fresh copy the new.
- */
-TEST_F(pmd, copy_after_remap_is_fresh)
-{
-	char *old = malloc(self->len), *got = malloc(self->len);
-	int touch;
-
-	ASSERT_NE(NULL, old);
-	ASSERT_NE(NULL, got);
-	for (touch = 0; touch < 2; touch++) {
-		struct pmd_info info;
-		__u32 h = 0, c = 0;
-
-		fill(self->buf, self->len, 1);
-		memcpy(old, self->buf, self->len);
-		ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
-					PMD_RW, &h));
-		ASSERT_EQ(0, munmap(self->buf, self->len));
-		ASSERT_EQ(self->buf, mmap(self->buf, self->len,
-					  PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS |
-					  MAP_FIXED, -1, 0));
-		if (touch)
-			fill(self->buf, self->len, 200);
-		ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
-		ASSERT_NE(h, c);
-		ASSERT_EQ(0, pmd_info(self->fd, c, &info));
-		ASSERT_EQ(1, info.refs);
-		ASSERT_EQ(PMD_RW, info.flags);
-		ASSERT_EQ(self->len, info.length);
-		ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, h, 0, got,
-				    self->len));
-		ASSERT_EQ(0, memcmp(got, old, self->len));
-		ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, c, 0, got,
-				    self->len));
-		ASSERT_EQ(0, memcmp(got, self->buf, self->len));
-		ASSERT_EQ(0, pmd_release(self->fd, h));
-		ASSERT_EQ(0, pmd_release(self->fd, c));
-	}
-	free(old);
-	free(got);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 }
 
 /* Copy table: munmap only: -EFAULT. */
@@ -286,49 +174,9 @@ TEST_F(pmd, copy_after_munmap_fails)
 {
 	__u32 h = 0, c = 0;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
 	ASSERT_EQ(0, munmap(self->buf + page_size, page_size));
-	ASSERT_EQ(-EFAULT, pmd_copy(self->fd, h, &c));
-}
-
-/* Copy table: madvise(MADV_DONTNEED) of any one page: fresh. */
-TEST_F(pmd, copy_after_dontneed_is_fresh)
-{
-	int i;
-
-	for (i = 0; i < NPAGES; i++) {
-		__u32 h = 0, c = 0;
-
-		fill(self->buf, self->len, i);
-		ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
-					PMD_RW, &h));
-		ASSERT_EQ(0, madvise(self->buf + i * page_size, page_size,
-				     MADV_DONTNEED));
-		ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
-		ASSERT_EQ(0, pmd_release(self->fd, h));
-		ASSERT_EQ(0, pmd_release(self->fd, c));
-	}
-}
-
-/* Copy table: mremap the range away, new memory at the old address: fresh. */
-TEST_F(pmd, copy_after_mremap_is_fresh)
-{
-	char *dst, *moved;
-	__u32 h = 0, c = 0;
-
-	dst = mmap(NULL, self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
-	ASSERT_NE(MAP_FAILED, dst);
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
-	moved = mremap(self->buf, self->len, self->len,
-		       MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-	ASSERT_EQ(dst, moved);
-	ASSERT_EQ(-EFAULT, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(self->buf, mmap(self->buf, self->len, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-				  -1, 0));
-	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(0, munmap(moved, self->len));
+	test_err_pmd_copy(EFAULT, self->fd, h, &c);
 }
 
 static char *map_memfd(int mfd, void *addr, size_t len)
@@ -352,20 +200,186 @@ static char *memfd_buffer(struct __test_metadata *_metadata, int *mfd,
 	return p;
 }
 
-/* Copy table: shared memfd, fallocate(PUNCH_HOLE) over one page: fresh. */
-TEST_F(pmd, memfd_punch_hole_is_fresh)
-{
+/*
+ * The changes of the copy table that give a fresh descriptor, one variant
+ * each: the buffer (private anonymous memory, or a shared memfd) is
+ * described by a persistent descriptor, then changed. The change keeps
+ * memory mapped at the buffer's address.
+ */
+struct changed {
+	int fd;
+	char *buf;
+	size_t len;
 	int mfd;
-	char *p = memfd_buffer(_metadata, &mfd, self->len, 4);
-	__u32 h = 0, c = 0;
+	char *dst;	/* where MREMAP moves the buffer */
+	__u32 h;	/* the descriptor over the buffer */
+};
 
-	ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(0, fallocate(mfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       page_size, page_size));
-	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(0, munmap(p, self->len));
-	close(mfd);
+FIXTURE(change) {
+	struct changed t;
+	long pins;
+};
+
+typedef void (*change_fn)(struct __test_metadata *_metadata,
+			  struct changed *t, int page);
+
+FIXTURE_VARIANT(change) {
+	change_fn change;
+	int page;	/* the page changed, for changes of one page */
+	bool memfd;	/* a shared memfd rather than private memory */
+	bool touch;	/* write the new memory before the COPY */
+};
+
+FIXTURE_SETUP(change)
+{
+	self->pins = pmd_pins_held();
+	self->t.len = NPAGES * page_size;
+	self->t.mfd = -1;
+	if (variant->memfd) {
+		self->t.fd = open("/dev/pmd", O_RDWR);
+		ASSERT_LE(0, self->t.fd);
+		self->t.buf = memfd_buffer(_metadata, &self->t.mfd, self->t.len, 4);
+	} else {
+		self->t.buf = open_with_buffer(_metadata, &self->t.fd, self->t.len);
+	}
+	self->t.dst = mmap(NULL, self->t.len, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->t.dst);
+	test_pmd_create(self->t.fd, self->t.buf, self->t.len, PMD_RW, &self->t.h);
+}
+
+FIXTURE_TEARDOWN(change)
+{
+	close_without_leaks(_metadata, self->t.fd, self->pins);
+	munmap(self->t.dst, self->t.len);
+	munmap(self->t.buf, self->t.len);
+	if (self->t.mfd >= 0)
+		close(self->t.mfd);
+}
+
+/* madvise(MADV_DONTNEED) of one page. */
+static void change_dontneed(struct __test_metadata *_metadata,
+			    struct changed *t, int page)
+{
+	ASSERT_EQ(0, madvise(t->buf + page * page_size, page_size,
+			     MADV_DONTNEED));
+}
+
+/* munmap, then an anonymous MAP_FIXED mmap at the same address. */
+static void change_remap(struct __test_metadata *_metadata,
+			 struct changed *t, int page)
+{
+	ASSERT_EQ(0, pmd_remap(t->buf, t->len));
+}
+
+/*
+ * mremap the range away (a COPY then faults: nothing is mapped), then new
+ * memory at the old address.
+ */
+static void change_mremap(struct __test_metadata *_metadata,
+			  struct changed *t, int page)
+{
+	__u32 c;
+
+	ASSERT_EQ(t->dst, mremap(t->buf, t->len, t->len,
+				 MREMAP_MAYMOVE | MREMAP_FIXED, t->dst));
+	test_err_pmd_copy(EFAULT, t->fd, t->h, &c);
+	ASSERT_EQ(t->buf, mmap(t->buf, t->len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+}
+
+/* fallocate(PUNCH_HOLE) of one page of the shared memfd. */
+static void change_punch_hole(struct __test_metadata *_metadata,
+			      struct changed *t, int page)
+{
+	ASSERT_EQ(0, fallocate(t->mfd, FALLOC_FL_PUNCH_HOLE |
+			       FALLOC_FL_KEEP_SIZE, page * page_size,
+			       page_size));
+}
+
+FIXTURE_VARIANT_ADD(change, dontneed_page0) {
+	.change = change_dontneed, .page = 0,
+};
+
+FIXTURE_VARIANT_ADD(change, dontneed_page1) {
+	.change = change_dontneed, .page = 1,
+};
+
+FIXTURE_VARIANT_ADD(change, dontneed_page2) {
+	.change = change_dontneed, .page = 2,
+};
+
+FIXTURE_VARIANT_ADD(change, dontneed_page3) {
+	.change = change_dontneed, .page = 3,
+};
+
+FIXTURE_VARIANT_ADD(change, remap) {
+	.change = change_remap,
+};
+
+FIXTURE_VARIANT_ADD(change, remap_touched) {
+	.change = change_remap, .touch = true,
+};
+
+FIXTURE_VARIANT_ADD(change, mremap) {
+	.change = change_mremap,
+};
+
+FIXTURE_VARIANT_ADD(change, memfd_punch_hole) {
+	.change = change_punch_hole, .page = 1, .memfd = true,
+};
+
+/*
+ * Copy table: the original before the change; a fresh descriptor after it.
+ * The original reads the old data, the fresh copy the new.
+ */
+TEST_F(change, copy_is_fresh)
+{
+	char *old = malloc(self->t.len), *got = malloc(self->t.len);
+	struct pmd_info info;
+	__u32 c = 0;
+
+	ASSERT_NE(NULL, old);
+	ASSERT_NE(NULL, got);
+	memcpy(old, self->t.buf, self->t.len);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->t.fd, self->t.h, &c);
+	ASSERT_EQ(self->t.h, c);
+	test_pmd_release(self->t.fd, c);
+	variant->change(_metadata, &self->t, variant->page);
+	if (variant->touch)
+		fill(self->t.buf, self->t.len, 200);
+	test_pmd_copy(PMD_COPY_FRESH, self->t.fd, self->t.h, &c);
+	ASSERT_NE(self->t.h, c);
+	test_pmd_info(self->t.fd, c, &info);
+	ASSERT_EQ(1, info.refs);
+	ASSERT_EQ(PMD_RW, info.flags);
+	ASSERT_EQ(self->t.len, info.length);
+	test_pmd_read(self->t.fd, self->t.h, 0, got, self->t.len);
+	ASSERT_EQ(0, memcmp(got, old, self->t.len));
+	test_pmd_read(self->t.fd, c, 0, got, self->t.len);
+	ASSERT_EQ(0, memcmp(got, self->t.buf, self->t.len));
+	test_pmd_release(self->t.fd, self->t.h);
+	test_pmd_release(self->t.fd, c);
+	free(old);
+	free(got);
+}
+
+/* Every change of the copy table moves the handle's status word. */
+TEST_F(change, status_word_moves)
+{
+	const __u64 *status = test_pmd_status_map(self->t.fd);
+	__u32 idx = pmd_status_index(self->t.fd, self->t.h), c;
+	__u64 w;
+
+	ASSERT_NE(PMD_STATUS_NONE, idx);
+	w = pmd_status_word(status, idx);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->t.fd, self->t.h, &c);
+	variant->change(_metadata, &self->t, variant->page);
+	ASSERT_NE(w, pmd_status_word(status, idx))
+		TH_LOG("the change did not move the word");
+	test_pmd_release(self->t.fd, self->t.h);
+	test_pmd_release(self->t.fd, self->t.h);
+	ASSERT_EQ(0, pmd_status_unmap(status));
 }
 
 /*
@@ -378,10 +392,10 @@ TEST_F(pmd, memfd_remap_is_original)
 	char *p = memfd_buffer(_metadata, &mfd, self->len, 6);
 	__u32 h = 0, c = 0;
 
-	ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, p, self->len, PMD_RW, &h);
 	ASSERT_EQ(0, munmap(p, self->len));
 	ASSERT_EQ(p, map_memfd(mfd, p, self->len));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, munmap(p, self->len));
 	close(mfd);
 }
@@ -401,12 +415,12 @@ TEST_F(pmd, thp_is_original)
 	p = (char *)(((uintptr_t)map + huge - 1) & ~(huge - 1));
 	ASSERT_EQ(0, madvise(p, huge, MADV_HUGEPAGE));
 	fill(p, huge, 8);
-	ASSERT_EQ(0, pmd_create(self->fd, p, huge, PMD_RW, &h));
-	ASSERT_EQ(0, pmd_pfns(self->fd, h, 0, npages, pfns));
+	test_pmd_create(self->fd, p, huge, PMD_RW, &h);
+	ASSERT_EQ(0, _pmd_pfns(self->fd, h, 0, npages, pfns));
 	for (i = 1; i < npages; i++)
 		ASSERT_EQ(pfns[0] + i, pfns[i]) TH_LOG("not one huge page");
 	ASSERT_EQ(0, pfns[0] % npages);
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, munmap(map, 2 * huge));
 	free(pfns);
 }
@@ -420,31 +434,30 @@ TEST_F(pmd, pfns_match_pagemap)
 	int i;
 
 	ASSERT_LE(0, pm);
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
-	ASSERT_EQ(0, pmd_pfns(self->fd, h, 0, NPAGES, pfns));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	ASSERT_EQ(0, _pmd_pfns(self->fd, h, 0, NPAGES, pfns));
 	for (i = 0; i < NPAGES; i++) {
 		off_t off = ((uintptr_t)self->buf / page_size + i) * 8;
 
 		ASSERT_EQ(8, pread(pm, &entry, 8, off));
 		ASSERT_EQ(entry & ((1ULL << 55) - 1), pfns[i]);
 	}
-	ASSERT_EQ(-EINVAL, pmd_pfns(self->fd, h, 1, NPAGES, pfns));
-	ASSERT_EQ(-EINVAL, pmd_pfns(self->fd, h, NPAGES + 1, 0, pfns));
+	ASSERT_EQ(-EINVAL, _pmd_pfns(self->fd, h, 1, NPAGES, pfns));
+	ASSERT_EQ(-EINVAL, _pmd_pfns(self->fd, h, NPAGES + 1, 0, pfns));
 	close(pm);
 }
 
-static int child_pfns(int fd, void *buf, size_t len)
+static void child_pfns(int fd, void *buf, size_t len)
 {
 	__u64 pfn;
 	__u32 h;
 
 	/* A new file of an unprivileged process: its own mm, no CAP_SYS_ADMIN. */
-	if (drop_privileges(1 << 20))
-		return 10;
+	CHILD_CHECK(!drop_privileges(1 << 20));
 	fd = open("/dev/pmd", O_RDWR);
-	if (fd < 0 || pmd_create(fd, buf, len, PMD_RW, &h))
-		return 11;
-	return pmd_pfns(fd, h, 0, 1, &pfn) == -EPERM ? 0 : 12;
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(!_pmd_create(fd, buf, len, PMD_RW, &h));
+	CHILD_CHECK(_pmd_pfns(fd, h, 0, 1, &pfn) == -EPERM);
 }
 
 TEST_F(pmd, pfns_need_cap_sys_admin)
@@ -452,14 +465,13 @@ TEST_F(pmd, pfns_need_cap_sys_admin)
 	ASSERT_EQ(0, in_child(child_pfns, self->fd, self->buf, page_size));
 }
 
-static int child_uses_parent_fd(int fd, void *buf, size_t len)
+static void child_uses_parent_fd(int fd, void *buf, size_t len)
 {
 	struct pmd_info info;
 	__u32 h;
 
-	if (pmd_create(fd, buf, len, PMD_RW, &h) != -EPERM)
-		return 1;
-	return pmd_info(fd, 1, &info) == -EPERM ? 0 : 2;
+	CHILD_CHECK(_pmd_create(fd, buf, len, PMD_RW, &h) == -EPERM);
+	CHILD_CHECK(_pmd_info(fd, 1, &info) == -EPERM);
 }
 
 /* The file is bound to the opener's mm: a forked child gets -EPERM. */
@@ -467,43 +479,34 @@ TEST_F(pmd, forked_child_gets_eperm)
 {
 	__u32 h;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
 	ASSERT_EQ(1, h);
 	ASSERT_EQ(0, in_child(child_uses_parent_fd, self->fd, self->buf,
 			      self->len));
 }
 
-static int child_over_memlock(int fd, void *buf, size_t len)
+static void child_over_memlock(int fd, void *buf, size_t len)
 {
 	__u32 h = 0, c = 0;
 
-	if (drop_privileges(2 * page_size))
-		return 10;
+	CHILD_CHECK(!drop_privileges(2 * page_size));
 	fd = open("/dev/pmd", O_RDWR);
-	if (fd < 0)
-		return 11;
-	if (pmd_create(fd, buf, len, PMD_RW, &h) != -ENOMEM)
-		return 12;
-	if (vm_pinned_kb() != 0)
-		return 13;
-	if (pmd_create(fd, buf, 2 * page_size, PMD_RW, &h))
-		return 14;
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(_pmd_create(fd, buf, len, PMD_RW, &h) == -ENOMEM);
+	CHILD_CHECK(pmd_vm_pinned_kb() == 0);
+	CHILD_CHECK(!_pmd_create(fd, buf, 2 * page_size, PMD_RW, &h));
 	/* A second descriptor of the same pages is charged again. */
-	if (pmd_create(fd, buf, page_size, PMD_RW, &c) != -ENOMEM)
-		return 15;
+	CHILD_CHECK(_pmd_create(fd, buf, page_size, PMD_RW, &c) == -ENOMEM);
 	/* The original needs no new charge; a fresh copy would. */
-	if (pmd_copy(fd, h, &c) != PMD_COPY_ORIGINAL)
-		return 16;
+	CHILD_CHECK(_pmd_copy(fd, h, &c) == PMD_COPY_ORIGINAL);
 	madvise(buf, page_size, MADV_DONTNEED);
-	if (pmd_copy(fd, h, &c) != -ENOMEM)
-		return 17;
+	CHILD_CHECK(_pmd_copy(fd, h, &c) == -ENOMEM);
 	/* Nor do more files help: the charge is the user's. */
 	c = open("/dev/pmd", O_RDWR);
-	if (pmd_create(c, buf, page_size, PMD_RW, &h) != -ENOMEM)
-		return 18;
+	CHILD_CHECK(_pmd_create(c, buf, page_size, PMD_RW, &h) == -ENOMEM);
 	close(c);
 	close(fd);
-	return vm_pinned_kb() == 0 ? 0 : 19;
+	CHILD_CHECK(pmd_vm_pinned_kb() == 0);
 }
 
 static int send_fd(int sock, int fd)
@@ -557,7 +560,7 @@ static int unprivileged_create(void *buf, size_t len, size_t limit)
 		fd = open("/dev/pmd", O_RDWR);
 		if (fd < 0 || drop_privileges(limit))
 			_exit(255);
-		_exit(-pmd_create(fd, buf, len, PMD_RW, &h));
+		_exit(-_pmd_create(fd, buf, len, PMD_RW, &h));
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return 255;
@@ -570,37 +573,31 @@ static int unprivileged_create(void *buf, size_t len, size_t limit)
  * descriptor stays pinned and charged to the owner's user while the file is
  * held, and both go with the receiver's close.
  */
-static int child_owner_exits(int unused, void *buf, size_t len)
+static void child_owner_exits(int unused, void *buf, size_t len)
 {
-	long pins = pins_held();
+	long pins = pmd_pins_held();
 	struct pmd_info info;
 	int sv[2], status, fd;
 	pid_t owner;
 	__u32 h;
 
-	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
-		return 10;
+	CHILD_CHECK(!socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
 	owner = fork();
 	if (!owner) {
 		fd = open("/dev/pmd", O_RDWR);
 		if (fd < 0 || drop_privileges(len) ||
-		    pmd_create(fd, buf, len, PMD_RW, &h) || send_fd(sv[0], fd))
+		    _pmd_create(fd, buf, len, PMD_RW, &h) || send_fd(sv[0], fd))
 			_exit(1);
 		_exit(0);
 	}
 	fd = recv_fd(sv[1]);
-	if (waitpid(owner, &status, 0) != owner || status || fd < 0)
-		return 11;
-	if (pmd_info(fd, 1, &info) != -EPERM)
-		return 12;
-	if (pins_held() - pins != (long)(len / page_size))
-		return 13;
-	if (unprivileged_create(buf, page_size, len) != ENOMEM)
-		return 14;
+	CHILD_CHECK(waitpid(owner, &status, 0) == owner && !status && fd >= 0);
+	CHILD_CHECK(_pmd_info(fd, 1, &info) == -EPERM);
+	CHILD_CHECK(pmd_pins_held() - pins == (long)(len / page_size));
+	CHILD_CHECK(unprivileged_create(buf, page_size, len) == ENOMEM);
 	close(fd);
-	if (pins_held() != pins)
-		return 15;
-	return unprivileged_create(buf, len, len) ? 16 : 0;
+	CHILD_CHECK(pmd_pins_held() == pins);
+	CHILD_CHECK(!unprivileged_create(buf, len, len));
 }
 
 TEST_F(pmd, owner_exit_and_scm_rights)
@@ -622,35 +619,35 @@ TEST_F(pmd, read_write_through_descriptor)
 	char msg[] = "through the descriptor", got[sizeof(msg)];
 	__u32 ro, rw;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf + 5, self->len - 10,
-				PMD_F_DEVICE_READS, &ro));
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf + 5, self->len - 10,
-				PMD_RW, &rw));
-	ASSERT_EQ(-EPERM, pmd_rw(self->fd, PMD_IOC_WRITE, ro, 0, msg, 1));
-	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_WRITE, rw, page_size - 10, msg,
-			    sizeof(msg)));
+	ASSERT_EQ(0, _pmd_create(self->fd, self->buf + 5, self->len - 10,
+				 PMD_F_DEVICE_READS, &ro));
+	ASSERT_EQ(0, _pmd_create(self->fd, self->buf + 5, self->len - 10,
+				 PMD_RW, &rw));
+	ASSERT_EQ(-EPERM, _pmd_write(self->fd, ro, 0, msg, 1));
+	ASSERT_EQ(0, _pmd_write(self->fd, rw, page_size - 10, msg,
+				sizeof(msg)));
 	ASSERT_EQ(0, memcmp(self->buf + page_size - 5, msg, sizeof(msg)));
-	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, ro, page_size - 10, got,
-			    sizeof(got)));
+	ASSERT_EQ(0, _pmd_read(self->fd, ro, page_size - 10, got,
+			       sizeof(got)));
 	ASSERT_EQ(0, memcmp(got, msg, sizeof(msg)));
-	ASSERT_EQ(-EINVAL, pmd_rw(self->fd, PMD_IOC_READ, ro, self->len - 10,
-				  got, 1));
-	ASSERT_EQ(-EINVAL, pmd_rw(self->fd, PMD_IOC_READ, ro, 1,
-				  got, self->len - 10));
-	ASSERT_EQ(-EINVAL, pmd_rw(self->fd, PMD_IOC_WRITE, rw, ~0ULL, msg, 2));
-	ASSERT_EQ(-EFAULT, pmd_rw(self->fd, PMD_IOC_READ, ro, 0, NULL, 1));
+	ASSERT_EQ(-EINVAL, _pmd_read(self->fd, ro, self->len - 10,
+				     got, 1));
+	ASSERT_EQ(-EINVAL, _pmd_read(self->fd, ro, 1,
+				     got, self->len - 10));
+	ASSERT_EQ(-EINVAL, _pmd_write(self->fd, rw, ~0ULL, msg, 2));
+	ASSERT_EQ(-EFAULT, _pmd_read(self->fd, ro, 0, NULL, 1));
 }
 
 TEST_F(pmd, unknown_ioctl_is_enotty)
 {
 	struct pmd_release r = { .size = sizeof(r) };
 
-	ASSERT_EQ(-ENOTTY, pmd_ioctl(self->fd, _IO(PMD_TYPE, PMD_CMD_PFNS + 1),
-				     &r));
-	ASSERT_EQ(-ENOTTY, pmd_ioctl(self->fd, _IO(PMD_TYPE, 0), &r));
-	ASSERT_EQ(-ENOTTY, pmd_ioctl(self->fd, _IO('x', PMD_CMD_CREATE), &r));
-	ASSERT_EQ(-ENOTTY, pmd_ioctl(self->fd, _IOW(PMD_TYPE, PMD_CMD_CREATE,
-						    struct pmd_create), &r));
+	ASSERT_EQ(-ENOTTY, _pmd_ioctl(self->fd, _IO(PMD_TYPE, PMD_CMD_PFNS + 1),
+				      &r));
+	ASSERT_EQ(-ENOTTY, _pmd_ioctl(self->fd, _IO(PMD_TYPE, 0), &r));
+	ASSERT_EQ(-ENOTTY, _pmd_ioctl(self->fd, _IO('x', PMD_CMD_CREATE), &r));
+	ASSERT_EQ(-ENOTTY, _pmd_ioctl(self->fd, _IOW(PMD_TYPE, PMD_CMD_CREATE,
+						     struct pmd_create), &r));
 }
 
 TEST_F(pmd, create_rejects_bad_arguments)
@@ -665,25 +662,25 @@ TEST_F(pmd, create_rejects_bad_arguments)
 	ASSERT_NE(NULL, many);
 	for (i = 0; i <= PMD_MAX_RANGES; i++)
 		many[i] = r[0];
-	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 1, 1U << 3, &h));
-	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 1, 1U << 31, &h));
-	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 0, PMD_RW, &h));
-	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, many,
-					     PMD_MAX_RANGES + 1, PMD_RW, &h));
-	ASSERT_EQ(0, pmd_create_ranges(self->fd, many, PMD_MAX_RANGES,
-				       PMD_RW, &h));
-	ASSERT_EQ(0, pmd_release(self->fd, h));
+	test_err_pmd_create_ranges(EINVAL, self->fd, r, 1, 1U << 3, &h);
+	test_err_pmd_create_ranges(EINVAL, self->fd, r, 1, 1U << 31, &h);
+	test_err_pmd_create_ranges(EINVAL, self->fd, r, 0, PMD_RW, &h);
+	ASSERT_EQ(-EINVAL, _pmd_create_ranges(self->fd, many,
+					      PMD_MAX_RANGES + 1, PMD_RW, &h));
+	ASSERT_EQ(0, _pmd_create_ranges(self->fd, many, PMD_MAX_RANGES,
+					PMD_RW, &h));
+	test_pmd_release(self->fd, h);
 	/* A zero-length range, alone or after a good one. */
-	ASSERT_EQ(-EINVAL, pmd_create(self->fd, self->buf, 0, PMD_RW, &h));
-	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 2, PMD_RW, &h));
+	test_err_pmd_create(EINVAL, self->fd, self->buf, 0, PMD_RW, &h);
+	test_err_pmd_create_ranges(EINVAL, self->fd, r, 2, PMD_RW, &h);
 	/* addr + len overflows; or lies above the user address limit. */
 	r[1].addr = ~0ULL - 10;
 	r[1].len = 100;
-	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, r, 2, PMD_RW, &h));
+	test_err_pmd_create_ranges(EINVAL, self->fd, r, 2, PMD_RW, &h);
 	r[1].addr = 1ULL << 63;
 	r[1].len = page_size;
-	ASSERT_EQ(-EINVAL, pmd_create_ranges(self->fd, &r[1], 1, PMD_RW, &h));
-	ASSERT_EQ(-EFAULT, pmd_create_ranges(self->fd, NULL, 1, PMD_RW, &h));
+	test_err_pmd_create_ranges(EINVAL, self->fd, &r[1], 1, PMD_RW, &h);
+	test_err_pmd_create_ranges(EFAULT, self->fd, NULL, 1, PMD_RW, &h);
 	free(many);
 }
 
@@ -695,19 +692,19 @@ TEST_F(pmd, unknown_handle_is_enoent)
 	char byte;
 	size_t i;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
 	ASSERT_EQ(1, h);
 	for (i = 0; i < ARRAY_SIZE(handles); i++) {
 		__u32 u = handles[i];
 
-		EXPECT_EQ(-ENOENT, pmd_copy(self->fd, u, &c));
-		EXPECT_EQ(-ENOENT, pmd_release(self->fd, u));
-		EXPECT_EQ(-ENOENT, pmd_info(self->fd, u, &info));
-		EXPECT_EQ(-ENOENT, pmd_rw(self->fd, PMD_IOC_READ, u, 0, &byte,
-					  1));
-		EXPECT_EQ(-ENOENT, pmd_rw(self->fd, PMD_IOC_WRITE, u, 0,
-					  &byte, 1));
-		EXPECT_EQ(-ENOENT, pmd_pfns(self->fd, u, 0, 1, &pfn));
+		EXPECT_EQ(-ENOENT, _pmd_copy(self->fd, u, &c));
+		EXPECT_EQ(-ENOENT, _pmd_release(self->fd, u));
+		EXPECT_EQ(-ENOENT, _pmd_info(self->fd, u, &info));
+		EXPECT_EQ(-ENOENT, _pmd_read(self->fd, u, 0, &byte,
+					     1));
+		EXPECT_EQ(-ENOENT, _pmd_write(self->fd, u, 0,
+					      &byte, 1));
+		EXPECT_EQ(-ENOENT, _pmd_pfns(self->fd, u, 0, 1, &pfn));
 	}
 }
 
@@ -718,26 +715,26 @@ TEST_F(pmd, copy_refs_are_bounded)
 	__u32 h = 0, c = 0;
 	int i;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, page_size, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, page_size, PMD_RW, &h);
 	for (i = 1; i < PMD_MAX_HANDLE_REFS; i++)
-		ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(-EOVERFLOW, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(0, pmd_info(self->fd, h, &info));
+		test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
+	test_err_pmd_copy(EOVERFLOW, self->fd, h, &c);
+	test_pmd_info(self->fd, h, &info);
 	ASSERT_EQ(PMD_MAX_HANDLE_REFS, info.refs);
-	ASSERT_EQ(0, pmd_release(self->fd, h));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_release(self->fd, h);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	for (i = 0; i < PMD_MAX_HANDLE_REFS; i++)
-		ASSERT_EQ(0, pmd_release(self->fd, h));
-	ASSERT_EQ(-ENOENT, pmd_info(self->fd, h, &info));
+		test_pmd_release(self->fd, h);
+	ASSERT_EQ(-ENOENT, _pmd_info(self->fd, h, &info));
 }
 
 TEST_F(pmd, copy_of_non_persistent_is_einval)
 {
 	__u32 h = 0, c = 0;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
-				PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES, &h));
-	ASSERT_EQ(-EINVAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(0, _pmd_create(self->fd, self->buf, self->len,
+				 PMD_F_DEVICE_READS | PMD_F_DEVICE_WRITES, &h));
+	test_err_pmd_copy(EINVAL, self->fd, h, &c);
 }
 
 TEST_F(pmd, unpinnable_pages_are_efault)
@@ -747,12 +744,12 @@ TEST_F(pmd, unpinnable_pages_are_efault)
 	__u32 h;
 
 	ASSERT_NE(MAP_FAILED, ro);
-	ASSERT_EQ(-EFAULT, pmd_create(self->fd, ro, page_size, PMD_RW, &h));
-	ASSERT_EQ(0, pmd_create(self->fd, ro, page_size, PMD_F_DEVICE_READS,
-				&h));
+	test_err_pmd_create(EFAULT, self->fd, ro, page_size, PMD_RW, &h);
+	ASSERT_EQ(0, _pmd_create(self->fd, ro, page_size, PMD_F_DEVICE_READS,
+				 &h));
 	ASSERT_EQ(0, munmap(self->buf + 2 * page_size, page_size));
-	ASSERT_EQ(-EFAULT, pmd_create(self->fd, self->buf, self->len,
-				      PMD_F_DEVICE_READS, &h));
+	ASSERT_EQ(-EFAULT, _pmd_create(self->fd, self->buf, self->len,
+				       PMD_F_DEVICE_READS, &h));
 	ASSERT_EQ(0, munmap(ro, page_size));
 }
 
@@ -778,8 +775,8 @@ TEST_F(pmd, pfnmap_pages_are_efault)
 	globfree(&g);
 	if (bar == MAP_FAILED)
 		SKIP(return, "no PCI BAR could be mapped");
-	ASSERT_EQ(-EFAULT, pmd_create(self->fd, bar, page_size,
-				      PMD_F_DEVICE_READS, &h));
+	ASSERT_EQ(-EFAULT, _pmd_create(self->fd, bar, page_size,
+				       PMD_F_DEVICE_READS, &h));
 	munmap(bar, page_size);
 }
 
@@ -792,25 +789,25 @@ TEST_F(pmd, struct_size_rules)
 	} big;
 	__u32 h;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
 	memset(&big, 0, sizeof(big));
 	big.info.handle = h;
 	big.info.size = sizeof(big.info) - 1;
-	ASSERT_EQ(-EINVAL, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	ASSERT_EQ(-EINVAL, _pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
 	big.info.size = 4;
-	ASSERT_EQ(-EINVAL, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	ASSERT_EQ(-EINVAL, _pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
 	big.info.size = sizeof(big);
-	ASSERT_EQ(0, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	ASSERT_EQ(0, _pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
 	ASSERT_EQ(NPAGES, big.info.nr_pages);
 	ASSERT_EQ(0, big.extra[0]);
 	big.extra[1] = 1;
-	ASSERT_EQ(-E2BIG, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	ASSERT_EQ(-E2BIG, _pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
 	/* Out-fields ignore what they held. */
 	big.extra[1] = 0;
 	big.info.status_index = 12345;
-	ASSERT_EQ(0, pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
+	ASSERT_EQ(0, _pmd_ioctl(self->fd, PMD_IOC_INFO, &big));
 	ASSERT_EQ(0, big.info.status_index);
-	ASSERT_EQ(-EFAULT, pmd_ioctl(self->fd, PMD_IOC_INFO, NULL));
+	ASSERT_EQ(-EFAULT, _pmd_ioctl(self->fd, PMD_IOC_INFO, NULL));
 }
 
 /* Several ranges read back end to end. */
@@ -824,12 +821,12 @@ TEST_F(pmd, multi_range_reads_end_to_end)
 	char got[14];
 	__u32 h;
 
-	ASSERT_EQ(0, pmd_create_ranges(self->fd, r, 2, PMD_RW, &h));
-	ASSERT_EQ(0, pmd_info(self->fd, h, &info));
+	test_pmd_create_ranges(self->fd, r, 2, PMD_RW, &h);
+	test_pmd_info(self->fd, h, &info);
 	ASSERT_EQ(2, info.nr_ranges);
 	ASSERT_EQ(14, info.length);
 	ASSERT_EQ(3, info.nr_pages);
-	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, h, 0, got, sizeof(got)));
+	test_pmd_read(self->fd, h, 0, got, sizeof(got));
 	ASSERT_EQ(0, memcmp(got, self->buf + 3 * page_size + 1, 10));
 	ASSERT_EQ(0, memcmp(got + 10, self->buf + page_size - 2, 4));
 }
@@ -842,47 +839,32 @@ TEST_F(pmd, close_releases_everything)
 	int i;
 
 	for (i = 0; i < 8; i++)
-		ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
-					PMD_RW, &h));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+		ASSERT_EQ(0, _pmd_create(self->fd, self->buf, self->len,
+					 PMD_RW, &h));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, madvise(self->buf, page_size, MADV_DONTNEED));
-	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(0, pmd_info(self->fd, h, &a));
-	ASSERT_EQ(0, pmd_info(self->fd, c, &b));
+	test_pmd_copy(PMD_COPY_FRESH, self->fd, h, &c);
+	test_pmd_info(self->fd, h, &a);
+	test_pmd_info(self->fd, c, &b);
 	ASSERT_NE(a.id, b.id);
 	/* Eight descriptors and a fresh copy; the original copy pins nothing. */
-	EXPECT_EQ(9 * NPAGES * page_size / 1024, vm_pinned_kb());
-	EXPECT_EQ(self->pins + 9 * NPAGES, pins_held());
+	EXPECT_EQ(9 * NPAGES * page_size / 1024, pmd_vm_pinned_kb());
+	EXPECT_EQ(self->pins + 9 * NPAGES, pmd_pins_held());
 	/* The teardown closes the file and checks. */
-}
-
-static const __u64 *map_status(int fd)
-{
-	void *p = mmap(NULL, PMD_STATUS_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static __u32 status_index(int fd, __u32 handle)
-{
-	struct pmd_info info;
-
-	return pmd_info(fd, handle, &info) ? PMD_STATUS_NONE :
-	       info.status_index;
 }
 
 /* The status area: read-only, one word per persistent handle. */
 TEST_F(pmd, status_area_is_read_only)
 {
-	const __u64 *status = map_status(self->fd);
+	const __u64 *status = _pmd_status_map(self->fd);
 	__u32 h, np;
 
 	ASSERT_NE(NULL, status);
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
-	ASSERT_EQ(0, status_index(self->fd, h));
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len,
-				PMD_F_DEVICE_READS, &np));
-	ASSERT_EQ(PMD_STATUS_NONE, status_index(self->fd, np));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	ASSERT_EQ(0, pmd_status_index(self->fd, h));
+	ASSERT_EQ(0, _pmd_create(self->fd, self->buf, self->len,
+				 PMD_F_DEVICE_READS, &np));
+	ASSERT_EQ(PMD_STATUS_NONE, pmd_status_index(self->fd, np));
 	ASSERT_EQ(-1, mprotect((void *)status, page_size,
 			       PROT_READ | PROT_WRITE));
 	ASSERT_EQ(EACCES, errno);
@@ -894,67 +876,7 @@ TEST_F(pmd, status_area_is_read_only)
 	ASSERT_EQ(EINVAL, errno);
 	ASSERT_EQ(MAP_FAILED, mmap(NULL, PMD_STATUS_SIZE + page_size,
 				   PROT_READ, MAP_SHARED, self->fd, 0));
-	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
-}
-
-/* Every change of the copy table moves the handle's status word. */
-TEST_F(pmd, status_word_moves_on_every_change)
-{
-	const __u64 *status = map_status(self->fd);
-	char *dst, *shared = MAP_FAILED;
-	int mfd = -1;
-	__u64 w;
-	__u32 h, c, i;
-
-	ASSERT_NE(NULL, status);
-	dst = mmap(NULL, self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
-	ASSERT_NE(MAP_FAILED, dst);
-	for (i = 0; i < 4; i++) {
-		char *p = self->buf;
-
-		if (i == 3) {
-			shared = memfd_buffer(_metadata, &mfd, self->len, i);
-			p = shared;
-		}
-		fill(p, self->len, i);
-		ASSERT_EQ(0, pmd_create(self->fd, p, self->len, PMD_RW, &h));
-		w = pmd_status_word(status, status_index(self->fd, h));
-		ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
-		switch (i) {
-		case 0:
-			ASSERT_EQ(0, madvise(p + page_size, page_size,
-					     MADV_DONTNEED));
-			break;
-		case 1:
-			ASSERT_EQ(0, munmap(p, self->len));
-			ASSERT_EQ(p, mmap(p, self->len, PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS |
-					  MAP_FIXED, -1, 0));
-			break;
-		case 2:
-			ASSERT_EQ(dst, mremap(p, self->len, self->len,
-					      MREMAP_MAYMOVE | MREMAP_FIXED,
-					      dst));
-			ASSERT_EQ(p, mmap(p, self->len, PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS |
-					  MAP_FIXED, -1, 0));
-			break;
-		case 3:
-			ASSERT_EQ(0, fallocate(mfd, FALLOC_FL_PUNCH_HOLE |
-					       FALLOC_FL_KEEP_SIZE, 0,
-					       page_size));
-			break;
-		}
-		ASSERT_NE(w, pmd_status_word(status, status_index(self->fd, h)))
-			TH_LOG("change %u did not move the word", i);
-		ASSERT_EQ(0, pmd_release(self->fd, h));
-		ASSERT_EQ(0, pmd_release(self->fd, h));
-	}
-	ASSERT_EQ(0, munmap(shared, self->len));
-	ASSERT_EQ(0, munmap(dst, self->len));
-	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
-	close(mfd);
+	ASSERT_EQ(0, pmd_status_unmap(status));
 }
 
 struct churn {
@@ -990,24 +912,24 @@ static void *churn_buffer(void *arg)
  */
 TEST_F(pmd, status_word_never_hides_a_change)
 {
-	const __u64 *status = map_status(self->fd);
+	const __u64 *status = _pmd_status_map(self->fd);
 	struct churn ch = { .buf = self->buf, .len = self->len };
 	long originals = 0, fresh = 0, checked = 0, i;
 	pthread_t thread;
 	__u32 h, c;
 
 	ASSERT_NE(NULL, status);
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, churn_buffer, &ch));
 	for (i = 0; i < 300; i++) {
 		long s0 = atomic_load(&ch.started);
-		__u32 idx = status_index(self->fd, h);
+		__u32 idx = pmd_status_index(self->fd, h);
 		__u64 w = pmd_status_word(status, idx);
-		int r = pmd_copy(self->fd, h, &c);
+		int r = _pmd_copy(self->fd, h, &c);
 
 		if (r == PMD_COPY_FRESH) {
 			fresh++;
-			ASSERT_EQ(0, pmd_release(self->fd, h));
+			test_pmd_release(self->fd, h);
 			h = c;
 			continue;
 		}
@@ -1016,7 +938,7 @@ TEST_F(pmd, status_word_never_hides_a_change)
 			continue;
 		}
 		originals++;
-		ASSERT_EQ(0, pmd_release(self->fd, h));
+		test_pmd_release(self->fd, h);
 		while (atomic_load(&ch.done) <= s0)
 			sched_yield();
 		checked++;
@@ -1024,21 +946,11 @@ TEST_F(pmd, status_word_never_hides_a_change)
 	}
 	atomic_store(&ch.stop, 1);
 	pthread_join(thread, NULL);
-	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
+	ASSERT_EQ(0, pmd_status_unmap(status));
 	TH_LOG("%ld copies: %ld original, %ld fresh; %ld checked against a later change",
 	       i, originals, fresh, checked);
 	ASSERT_LT(0, fresh);
 	ASSERT_LT(0, checked);
-}
-
-/* Replace @buf's memory with new anonymous memory at the same address. */
-static int remap(char *buf, size_t len)
-{
-	if (munmap(buf, len))
-		return -1;
-	return mmap(buf, len, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == buf ?
-	       0 : -1;
 }
 
 /* debugfs counters: every descriptor, pin and copy outcome is counted. */
@@ -1048,37 +960,37 @@ TEST_F(pmd, stats_count_descriptors_and_copies)
 	__u32 h = 0, c = 0, fresh = 0;
 
 	ASSERT_EQ(0, pmd_stats_read(&base)) TH_LOG("no %s", PMD_STATS_PATH);
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.live + 1, st.live);
 	EXPECT_EQ(base.pinned + NPAGES, st.pinned);
 
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.original + 1, st.original);
 	EXPECT_EQ(base.fast + 1, st.fast);
 
 	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
 	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.original + 2, st.original);
 	EXPECT_EQ(base.fast + 1, st.fast) TH_LOG("the compare is no fast path");
 
-	ASSERT_EQ(0, remap(self->buf, self->len));
-	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &fresh));
+	ASSERT_EQ(0, pmd_remap(self->buf, self->len));
+	test_pmd_copy(PMD_COPY_FRESH, self->fd, h, &fresh);
 	ASSERT_EQ(0, munmap(self->buf, self->len));
-	ASSERT_EQ(-EFAULT, pmd_copy(self->fd, h, &c));
+	test_err_pmd_copy(EFAULT, self->fd, h, &c);
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.fresh + 1, st.fresh);
 	EXPECT_EQ(base.error + 1, st.error);
 	EXPECT_EQ(base.live + 2, st.live);
 	EXPECT_EQ(base.pinned + 2 * NPAGES, st.pinned);
 
-	ASSERT_EQ(0, pmd_release(self->fd, fresh));
-	ASSERT_EQ(0, pmd_release(self->fd, h));
-	ASSERT_EQ(0, pmd_release(self->fd, h));
-	ASSERT_EQ(0, pmd_release(self->fd, h));
+	test_pmd_release(self->fd, fresh);
+	test_pmd_release(self->fd, h);
+	test_pmd_release(self->fd, h);
+	test_pmd_release(self->fd, h);
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.live, st.live);
 	EXPECT_EQ(base.pinned, st.pinned);
@@ -1098,16 +1010,16 @@ TEST_F(pmd, tracepoints_show_each_outcome)
 
 	if (pmd_trace_set(1))
 		SKIP(return, "this kernel has no tracefs events");
-	ASSERT_EQ(-EINVAL, pmd_create(self->fd, self->buf, self->len,
-				      ~(__u32)PMD_RW, &h));
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	ASSERT_EQ(-EINVAL, _pmd_create(self->fd, self->buf, self->len,
+				       ~(__u32)PMD_RW, &h));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
 	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
-	ASSERT_EQ(0, remap(self->buf, self->len));
-	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h, &fresh));
-	ASSERT_EQ(0, pmd_release(self->fd, fresh));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
+	ASSERT_EQ(0, pmd_remap(self->buf, self->len));
+	test_pmd_copy(PMD_COPY_FRESH, self->fd, h, &fresh);
+	test_pmd_release(self->fd, fresh);
 	text = pmd_trace_read();
 	pmd_trace_set(0);
 	ASSERT_NE(NULL, text);
@@ -1122,6 +1034,28 @@ TEST_F(pmd, tracepoints_show_each_outcome)
 }
 
 /*
+ * Pin the @len bytes at @p read-only, then write them: COPY gives the
+ * original, and the descriptor shows the data written.
+ */
+static void pin_readonly_then_write(struct __test_metadata *_metadata, int fd,
+				    char *p, size_t len, unsigned char seed)
+{
+	char *out = malloc(len);
+	__u32 h = 0, c = 0;
+
+	ASSERT_NE(NULL, out);
+	test_pmd_create(fd, p, len, PMD_F_PERSISTENT | PMD_F_DEVICE_READS, &h);
+	fill(p, len, seed);
+	EXPECT_EQ(PMD_COPY_ORIGINAL, _pmd_copy(fd, h, &c))
+		TH_LOG("the pin did not hold the page the process wrote");
+	test_pmd_read(fd, h, 0, out, len);
+	EXPECT_EQ(0, memcmp(out, p, len))
+		TH_LOG("the descriptor does not show the data written");
+	ASSERT_EQ(0, munmap(p, len));
+	free(out);
+}
+
+/*
  * Copy table: a read-only persistent descriptor over private anonymous
  * memory the program has not touched yet, then the program writes its data:
  * the original, and the descriptor shows the data. The pin must be of the
@@ -1129,23 +1063,11 @@ TEST_F(pmd, tracepoints_show_each_outcome)
  */
 TEST_F(pmd, readonly_pin_then_write_is_original)
 {
-	char *p, *out = malloc(self->len);
-	__u32 h = 0, c = 0;
+	char *p = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	ASSERT_NE(NULL, out);
-	p = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	ASSERT_EQ(0, pmd_create(self->fd, p, self->len,
-				PMD_F_PERSISTENT | PMD_F_DEVICE_READS, &h));
-	fill(p, self->len, 21);
-	EXPECT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c))
-		TH_LOG("the pin did not hold the page the process wrote");
-	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, h, 0, out, self->len));
-	EXPECT_EQ(0, memcmp(out, p, self->len))
-		TH_LOG("the descriptor does not show the data written");
-	ASSERT_EQ(0, munmap(p, self->len));
-	free(out);
+	pin_readonly_then_write(_metadata, self->fd, p, self->len, 21);
 }
 
 /*
@@ -1155,28 +1077,19 @@ TEST_F(pmd, readonly_pin_then_write_is_original)
  */
 TEST_F(pmd, readonly_pin_of_private_file_then_write_is_original)
 {
-	char *shared, *p, *out = malloc(self->len);
-	__u32 h = 0, c = 0;
+	char *shared, *p;
+	size_t i;
 	int mfd;
 
-	ASSERT_NE(NULL, out);
 	shared = memfd_buffer(_metadata, &mfd, self->len, 22);
 	p = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	/* Read, never written: the file's pages are mapped. */
-	memcpy(out, p, self->len);
-	ASSERT_EQ(0, pmd_create(self->fd, p, self->len,
-				PMD_F_PERSISTENT | PMD_F_DEVICE_READS, &h));
-	fill(p, self->len, 23);
-	EXPECT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c))
-		TH_LOG("the pin did not hold the page the process wrote");
-	ASSERT_EQ(0, pmd_rw(self->fd, PMD_IOC_READ, h, 0, out, self->len));
-	EXPECT_EQ(0, memcmp(out, p, self->len))
-		TH_LOG("the descriptor does not show the data written");
-	ASSERT_EQ(0, munmap(p, self->len));
+	for (i = 0; i < self->len; i += page_size)
+		ASSERT_EQ((unsigned char)(22 + i * 7), (unsigned char)p[i]);
+	pin_readonly_then_write(_metadata, self->fd, p, self->len, 23);
 	ASSERT_EQ(0, munmap(shared, self->len));
 	close(mfd);
-	free(out);
 }
 
 /* Write @len bytes at @addr through /proc/self/mem (forced, as ptrace). */
@@ -1193,13 +1106,12 @@ static int poke_proc_mem(const void *addr, const void *src, size_t len)
 }
 
 /* In a forked child: the status mapping at @status must not be there. */
-static int child_status_absent(int fd, void *status, size_t len)
+static void child_status_absent(int fd, void *status, size_t len)
 {
 	unsigned char vec[PMD_STATUS_SIZE / 4096];
 
-	if (len / page_size > sizeof(vec))
-		return 2;
-	return mincore(status, len, vec) == -1 && errno == ENOMEM ? 0 : 1;
+	CHILD_CHECK(len / page_size <= sizeof(vec));
+	CHILD_CHECK(mincore(status, len, vec) == -1 && errno == ENOMEM);
 }
 
 /*
@@ -1216,8 +1128,8 @@ TEST_F(pmd, status_area_cannot_be_made_private)
 	__u64 w;
 
 	ASSERT_NE(MAP_FAILED, status);
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h));
-	idx = status_index(self->fd, h);
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	idx = pmd_status_index(self->fd, h);
 	ASSERT_NE(PMD_STATUS_NONE, idx);
 	w = pmd_status_word(status, idx);
 	EXPECT_EQ(-1, poke_proc_mem(&status[idx], &w, sizeof(w)))
@@ -1231,24 +1143,7 @@ TEST_F(pmd, status_area_cannot_be_made_private)
 	ASSERT_EQ(0, madvise(self->buf + page_size, page_size, MADV_DONTNEED));
 	EXPECT_NE(w, pmd_status_word(status, idx))
 		TH_LOG("the word in the status mapping did not move");
-	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
-}
-
-/* The /proc/meminfo line @field, in kB, or -1. */
-static long meminfo_kb(const char *field)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	size_t n = strlen(field);
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (kb < 0 && fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, n) && line[n] == ':')
-			kb = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return kb;
+	ASSERT_EQ(0, pmd_status_unmap(status));
 }
 
 #define OPENS 2000
@@ -1272,18 +1167,18 @@ TEST_F(pmd, open_allocates_no_status_area)
 	/* Grow the file table first, so that it is not counted. */
 	ASSERT_EQ(OPENS + 32, dup2(self->fd, OPENS + 32));
 	close(OPENS + 32);
-	pins_held();
-	slab = meminfo_kb("Slab");
-	vmalloc = meminfo_kb("VmallocUsed");
+	pmd_pins_held();
+	slab = pmd_meminfo_kb("Slab");
+	vmalloc = pmd_meminfo_kb("VmallocUsed");
 	ASSERT_LT(0, slab);
 	ASSERT_LE(0, vmalloc);
 	for (i = 0; i < OPENS; i++) {
 		fds[i] = open("/dev/pmd", O_RDWR);
 		ASSERT_LE(0, fds[i]) TH_LOG("open %d: %s", i, strerror(errno));
 	}
-	pins_held();
-	slab = meminfo_kb("Slab") - slab;
-	vmalloc = meminfo_kb("VmallocUsed") - vmalloc;
+	pmd_pins_held();
+	slab = pmd_meminfo_kb("Slab") - slab;
+	vmalloc = pmd_meminfo_kb("VmallocUsed") - vmalloc;
 	for (i = 0; i < OPENS; i++)
 		close(fds[i]);
 	TH_LOG("%d opens: Slab grew by %ld kB (%ld bytes each), VmallocUsed by %ld kB",
@@ -1323,18 +1218,18 @@ TEST_F(pmd, device_writes_refused_on_ext4_shared_mapping)
 		      ffd, 0);
 	ASSERT_NE(MAP_FAILED, shared);
 	fill(shared, self->len, 31);
-	EXPECT_EQ(-EFAULT, pmd_create(self->fd, shared, self->len, PMD_RW, &h));
-	EXPECT_EQ(-EFAULT, pmd_create(self->fd, shared, self->len,
-				      PMD_F_DEVICE_WRITES, &h));
-	EXPECT_EQ(0, pmd_create(self->fd, shared, self->len,
-				PMD_F_PERSISTENT | PMD_F_DEVICE_READS, &h));
+	EXPECT_EQ(-EFAULT, _pmd_create(self->fd, shared, self->len, PMD_RW, &h));
+	EXPECT_EQ(-EFAULT, _pmd_create(self->fd, shared, self->len,
+				       PMD_F_DEVICE_WRITES, &h));
+	EXPECT_EQ(0, _pmd_create(self->fd, shared, self->len,
+				 PMD_F_PERSISTENT | PMD_F_DEVICE_READS, &h));
 	priv = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_PRIVATE,
 		    ffd, 0);
 	ASSERT_NE(MAP_FAILED, priv);
 	fill(priv, self->len, 32);
-	EXPECT_EQ(0, pmd_create(self->fd, priv, self->len, PMD_RW, &h));
+	EXPECT_EQ(0, _pmd_create(self->fd, priv, self->len, PMD_RW, &h));
 	mem = memfd_buffer(_metadata, &mfd, self->len, 33);
-	EXPECT_EQ(0, pmd_create(self->fd, mem, self->len, PMD_RW, &h));
+	EXPECT_EQ(0, _pmd_create(self->fd, mem, self->len, PMD_RW, &h));
 	/* Unpin (and dirty) before the file goes. */
 	close(self->fd);
 	self->fd = open("/dev/pmd", O_RDWR);
@@ -1460,11 +1355,11 @@ TEST_F_TIMEOUT(pmd, copy_is_bounded_under_invalidations, 60)
 
 	run_on_cpu(0);
 	gapped_ranges(_metadata, &hm, &p, r);
-	ASSERT_EQ(0, pmd_create_ranges(self->fd, r, GAPPED_RANGES, PMD_RW, &h));
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h, &c));
+	test_pmd_create_ranges(self->fd, r, GAPPED_RANGES, PMD_RW, &h);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, hammer_start(&hm, &thread));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = pmd_copy(self->fd, h, &c);
+	ret = _pmd_copy(self->fd, h, &c);
 	took = seconds_since(&t0);
 	hammer_stop(&hm, thread);
 	TH_LOG("COPY returned %d after %.2f s, %ld holes punched", ret, took,
@@ -1487,12 +1382,12 @@ static void copy_forever(const struct pmd_range *r, int ready,
 	__u32 h, c;
 
 	run_on_cpu(0);
-	if (fd < 0 || pmd_create_ranges(fd, r, GAPPED_RANGES, PMD_RW, &h))
+	if (fd < 0 || _pmd_create_ranges(fd, r, GAPPED_RANGES, PMD_RW, &h))
 		_exit(1);
 	if (write(ready, "", 1) != 1)
 		_exit(1);
 	for (;;) {
-		pmd_copy(fd, h, &c);
+		_pmd_copy(fd, h, &c);
 		atomic_fetch_add(copies, 1);
 	}
 }
@@ -1562,25 +1457,25 @@ TEST_F_TIMEOUT(pmd, copy_obeys_sigkill_under_invalidations, 60)
  */
 TEST_F(pmd, reused_status_index_moves_word)
 {
-	const __u64 *status = map_status(self->fd);
+	const __u64 *status = _pmd_status_map(self->fd);
 	__u32 a, b, idx;
 	__u64 v;
 
 	ASSERT_NE(NULL, status);
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &a));
-	idx = status_index(self->fd, a);
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &a);
+	idx = pmd_status_index(self->fd, a);
 	ASSERT_NE(PMD_STATUS_NONE, idx);
 	ASSERT_EQ(0, madvise(self->buf + page_size, page_size, MADV_DONTNEED));
 	v = pmd_status_word(status, idx);
 	ASSERT_NE(0, v);
-	ASSERT_EQ(0, pmd_release(self->fd, a));
+	test_pmd_release(self->fd, a);
 	fill(self->buf, self->len, 9);
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &b));
-	ASSERT_EQ(idx, status_index(self->fd, b));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &b);
+	ASSERT_EQ(idx, pmd_status_index(self->fd, b));
 	EXPECT_NE(v, pmd_status_word(status, idx))
 		TH_LOG("the reused word %u still reads %llu", idx,
 		       (unsigned long long)v);
-	ASSERT_EQ(0, munmap((void *)status, PMD_STATUS_SIZE));
+	ASSERT_EQ(0, pmd_status_unmap(status));
 }
 
 #define TAINT_WARN 512	/* bit 9, W: the kernel warned */
@@ -1621,9 +1516,9 @@ TEST_F_TIMEOUT(pmd, pin_count_overflow_is_refused, 300)
 		r[i].len = page_size;
 	}
 	for (i = 0; i < MAX_OVERFLOW_CREATES; i++) {
-		ret = pmd_create_ranges(self->fd, r, PMD_MAX_RANGES,
-					PMD_F_DEVICE_READS |
-					PMD_F_DEVICE_WRITES, &h);
+		ret = _pmd_create_ranges(self->fd, r, PMD_MAX_RANGES,
+					 PMD_F_DEVICE_READS |
+					 PMD_F_DEVICE_WRITES, &h);
 		if (ret)
 			break;
 	}
@@ -1657,20 +1552,15 @@ FIXTURE_SETUP(max_handles)
 	close(fd);
 	ASSERT_LT(0, n);
 	self->saved[n] = '\0';
-	ASSERT_EQ(0, write_file(MAX_HANDLES, "2", 0));
-	self->fd = open("/dev/pmd", O_RDWR);
-	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, pmd_write_file(MAX_HANDLES, "2", 0));
 	self->len = page_size;
-	self->buf = mmap(NULL, self->len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, self->buf);
-	fill(self->buf, self->len, 1);
+	self->buf = open_with_buffer(_metadata, &self->fd, self->len);
 }
 
 FIXTURE_TEARDOWN(max_handles)
 {
 	close(self->fd);
-	EXPECT_EQ(0, write_file(MAX_HANDLES, self->saved, 0));
+	EXPECT_EQ(0, pmd_write_file(MAX_HANDLES, self->saved, 0));
 }
 
 /* Past max_handles, CREATE and a fresh COPY fail with EMFILE. */
@@ -1679,24 +1569,24 @@ TEST_F(max_handles, limits_handles_per_file)
 	__u32 h1 = 0, h2 = 0, c = 0;
 	int other;
 
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h1));
-	ASSERT_EQ(0, pmd_create(self->fd, self->buf, self->len, PMD_RW, &h2));
-	ASSERT_EQ(-EMFILE, pmd_create(self->fd, self->buf, self->len, PMD_RW,
-				      &c));
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h1);
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h2);
+	ASSERT_EQ(-EMFILE, _pmd_create(self->fd, self->buf, self->len, PMD_RW,
+				       &c));
 	/* The original adds a reference, not a handle. */
-	ASSERT_EQ(PMD_COPY_ORIGINAL, pmd_copy(self->fd, h1, &c));
-	ASSERT_EQ(0, remap(self->buf, self->len));
-	ASSERT_EQ(-EMFILE, pmd_copy(self->fd, h1, &c));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h1, &c);
+	ASSERT_EQ(0, pmd_remap(self->buf, self->len));
+	test_err_pmd_copy(EMFILE, self->fd, h1, &c);
 	/* Each file counts its own. */
 	other = open("/dev/pmd", O_RDWR);
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, pmd_create(other, self->buf, self->len, PMD_RW, &c));
+	test_pmd_create(other, self->buf, self->len, PMD_RW, &c);
 	close(other);
 
-	ASSERT_EQ(0, pmd_release(self->fd, h2));
-	ASSERT_EQ(PMD_COPY_FRESH, pmd_copy(self->fd, h1, &c));
-	ASSERT_EQ(-EMFILE, pmd_create(self->fd, self->buf, self->len, PMD_RW,
-				      &h2));
+	test_pmd_release(self->fd, h2);
+	test_pmd_copy(PMD_COPY_FRESH, self->fd, h1, &c);
+	ASSERT_EQ(-EMFILE, _pmd_create(self->fd, self->buf, self->len, PMD_RW,
+				       &h2));
 }
 
 int main(int argc, char **argv)
