@@ -69,7 +69,8 @@ scripts/dkms-test.sh "$(scripts/kdir.sh 6.1)" "$(scripts/kdir.sh 6.12)" || rc=$?
 result "$rc" "dkms add and dkms build against Debian's 6.1 and 6.12 headers"
 
 tree=$(scripts/linux-tree.sh)
-c_sources="pmd*.c pmd*.h uapi/pmd.h kunit/*.c userspace/*.c userspace/*.h"
+c_sources="pmd*.c pmd*.h uapi/pmd.h kunit/*.c userspace/*.c userspace/*.h
+	userspace/lib/*.c userspace/lib/*.h"
 rc=0
 # shellcheck disable=SC2086
 out=$(perl "$tree/scripts/checkpatch.pl" --no-tree --strict --terse \
