@@ -138,7 +138,8 @@ static int pmdesc_pin_errno(long ret)
 {
 	if (ret == -ENOMEM || ret == -EINTR)
 		return ret;
-	return -EFAULT;
+	/* 6.12 answers -EAGAIN when killed waiting for the mmap lock. */
+	return fatal_signal_pending(current) ? -EINTR : -EFAULT;
 }
 
 /*
@@ -166,31 +167,48 @@ static bool pmdesc_refs_near_limit(struct page **pages, unsigned long n)
 }
 
 /*
+ * Pin up to @nr pages from @addr, within the VMA there, into @pages, with
+ * the mmap lock held, applying the rules older GUP lacks (pmd_compat.h).
+ * Return: the number of pages pinned, or -errno.
+ */
+static long pmdesc_pin_in_vma(struct pmdesc *d, unsigned long addr,
+			      unsigned long nr, unsigned int gup_flags,
+			      struct page **pages)
+{
+	struct vm_area_struct *vma = vma_lookup(d->mm, addr);
+	long pinned;
+	int ret;
+
+	if (!vma)
+		return -EFAULT;
+	ret = pmdesc_old_gup_check(vma, gup_flags);
+	if (ret)
+		return ret;
+	nr = min(nr, (vma->vm_end - addr) >> PAGE_SHIFT);
+	pinned = pmdesc_pin_user_pages_remote(d->mm, addr, nr, gup_flags,
+					      pages);
+	if (pinned <= 0)
+		return pinned;
+	ret = pmdesc_old_gup_unshare(d->mm, vma, addr, gup_flags, pages,
+				     &pinned);
+	return pinned ? pinned : ret;
+}
+
+/*
  * Pin up to @nr pages from @addr into @pages: with GUP-fast when @fast (the
- * mm is current's), else under the mmap lock, which the caller holds, one
- * VMA at a time where the kernel's GUP needs pmdesc_old_gup_flags().
+ * mm is current's), else under the mmap lock, which the caller holds.
  * Return: the number of pages pinned, or -errno.
  */
 static long pmdesc_pin_some(struct pmdesc *d, unsigned long addr,
 			    unsigned long nr, unsigned int gup_flags, bool fast,
 			    struct page **pages)
 {
-	struct vm_area_struct *vma;
-	int ret;
-
 	if (fast)
 		return pin_user_pages_fast(addr, min_t(unsigned long, nr,
 						       INT_MAX),
 					   gup_flags, pages);
-	if (PMDESC_PIN_NEEDS_VMA) {
-		vma = vma_lookup(d->mm, addr);
-		if (!vma)
-			return -EFAULT;
-		ret = pmdesc_old_gup_flags(vma, &gup_flags);
-		if (ret)
-			return ret;
-		nr = min(nr, (vma->vm_end - addr) >> PAGE_SHIFT);
-	}
+	if (PMDESC_PIN_NEEDS_VMA)
+		return pmdesc_pin_in_vma(d, addr, nr, gup_flags, pages);
 	return pmdesc_pin_user_pages_remote(d->mm, addr, nr, gup_flags, pages);
 }
 
@@ -271,8 +289,8 @@ static void pmdesc_release(struct kref *kref)
 	pmdesc_observe_release(d);
 	if (pmdesc_is_user(d)) {
 		pmdesc_notifier_remove(d);
-		pmdesc_uncharge(d);
 		pmdesc_unpin(d, d->nr_pages, d->flags & PMD_F_DEVICE_WRITES);
+		pmdesc_uncharge(d);
 	}
 	pmdesc_free(d);
 }
@@ -535,6 +553,7 @@ EXPORT_SYMBOL_GPL(pmdesc_get);
  */
 void pmdesc_put(struct pmdesc *d)
 {
+	might_sleep();
 	if (d)
 		kref_put(&d->kref, pmdesc_release);
 }

@@ -9,8 +9,9 @@
  *	rules that later kernels apply to FOLL_LONGTERM pins themselves:
  *	reliable read-only pins in private (COW) mappings, which unshare the
  *	page first (6.2), and the refusal of writable pins of file mappings
- *	that need dirty tracking (6.5). pmdesc_old_gup_flags() applies both,
- *	one VMA at a time, under the mmap lock.
+ *	that need dirty tracking (6.5). pmdesc_old_gup_check() and
+ *	pmdesc_old_gup_unshare() apply them, one VMA at a time, under the
+ *	mmap lock.
  * PMDESC_OLD_VM_FLAGS: no vm_flags_set()/vm_flags_clear() yet (6.2 and
  *	older), vm_flags is written directly.
  */
@@ -19,20 +20,23 @@
 
 #include <linux/backing-dev.h>
 #include <linux/fs.h>
-#include <linux/hugetlb.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 
 #ifdef PMDESC_OLD_GUP
 
 /* GUP-fast cannot see VMAs: every pin goes through the VMA rules below. */
 #define PMDESC_PIN_NEEDS_VMA true
 
+/* Pin in @mm, whose mmap lock the caller holds; current's own mm as such. */
 static inline long pmdesc_pin_user_pages_remote(struct mm_struct *mm,
 						unsigned long start,
 						unsigned long nr_pages,
 						unsigned int gup_flags,
 						struct page **pages)
 {
+	if (mm == current->mm)
+		return pin_user_pages(start, nr_pages, gup_flags, pages, NULL);
 	return pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages,
 				     NULL, NULL);
 }
@@ -53,31 +57,50 @@ static inline bool pmdesc_vma_needs_dirty_tracking(struct vm_area_struct *vma)
 	return mapping && mapping_can_writeback(mapping);
 }
 
-/*
- * The GUP flags of a long-term pin in @vma, as 6.12's GUP would treat it:
- * a writable pin of a file mapping that needs dirty tracking is -EFAULT; a
- * read-only pin in a readable COW mapping breaks COW first (FOLL_WRITE, and
- * FOLL_FORCE where the mapping is not writable, as ptrace does and as RDMA
- * did before 6.2), so that the page pinned is the one the process keeps.
- * hugetlb takes no FOLL_FORCE write; its read-only private mappings keep
- * the old rule.
- */
-static inline int pmdesc_old_gup_flags(struct vm_area_struct *vma,
-				       unsigned int *gup_flags)
+/* A writable long-term pin of a file mapping that needs dirty tracking. */
+static inline int pmdesc_old_gup_check(struct vm_area_struct *vma,
+				       unsigned int gup_flags)
 {
-	vm_flags_t vm_flags = vma->vm_flags;
-
-	if (*gup_flags & FOLL_WRITE)
-		return !vma_is_anonymous(vma) &&
-		       pmdesc_vma_needs_dirty_tracking(vma) ? -EFAULT : 0;
-	if (!is_cow_mapping(vm_flags) || !(vm_flags & VM_READ))
+	if (!(gup_flags & FOLL_WRITE) || vma_is_anonymous(vma))
 		return 0;
-	if (!(vm_flags & VM_WRITE)) {
-		if (is_vm_hugetlb_page(vma))
-			return 0;
-		*gup_flags |= FOLL_FORCE;
+	return pmdesc_vma_needs_dirty_tracking(vma) ? -EFAULT : 0;
+}
+
+/*
+ * A read-only pin in a COW mapping may have pinned the shared zero page or
+ * a page-cache page, which the process replaces by its own copy when it
+ * writes; 6.12 unshares first (anonymous pages already were). Re-pin each
+ * such page of @pages (@nr pinned from @addr in @vma) with a write fault,
+ * forced where the mapping is not writable, as ptrace does and as RDMA did
+ * before 6.2: the page pinned is then the one the process keeps. hugetlb
+ * takes no forced write on 6.1: such a page is -EFAULT.
+ * Return: 0, or -errno with *@nr cut to the pages still pinned.
+ */
+static inline int pmdesc_old_gup_unshare(struct mm_struct *mm,
+					 struct vm_area_struct *vma,
+					 unsigned long addr,
+					 unsigned int gup_flags,
+					 struct page **pages, long *nr)
+{
+	long i, ret;
+
+	if ((gup_flags & FOLL_WRITE) || !is_cow_mapping(vma->vm_flags))
+		return 0;
+	gup_flags |= FOLL_WRITE;
+	if (!(vma->vm_flags & VM_WRITE))
+		gup_flags |= FOLL_FORCE;
+	for (i = 0; i < *nr; i++) {
+		if (PageAnon(pages[i]))
+			continue;
+		unpin_user_page(pages[i]);
+		ret = pmdesc_pin_user_pages_remote(mm, addr + i * PAGE_SIZE, 1,
+						   gup_flags, &pages[i]);
+		if (ret != 1) {
+			unpin_user_pages(pages + i + 1, *nr - i - 1);
+			*nr = i;
+			return ret < 0 ? ret : -EFAULT;
+		}
 	}
-	*gup_flags |= FOLL_WRITE;
 	return 0;
 }
 
@@ -96,8 +119,17 @@ static inline long pmdesc_pin_user_pages_remote(struct mm_struct *mm,
 }
 
 /* GUP applies the rules itself. */
-static inline int pmdesc_old_gup_flags(struct vm_area_struct *vma,
-				       unsigned int *gup_flags)
+static inline int pmdesc_old_gup_check(struct vm_area_struct *vma,
+				       unsigned int gup_flags)
+{
+	return 0;
+}
+
+static inline int pmdesc_old_gup_unshare(struct mm_struct *mm,
+					 struct vm_area_struct *vma,
+					 unsigned long addr,
+					 unsigned int gup_flags,
+					 struct page **pages, long *nr)
 {
 	return 0;
 }

@@ -53,7 +53,12 @@ struct user_struct;
  * (under @lock, before any page table changes), and sequences are never
  * reused, so mmu_interval_check_retry(@seq) is false only while no
  * invalidation has begun since the walk. A fast-path ORIGINAL is thus an
- * answer from before any change, linearized at that lockless check.
+ * answer from before any change, linearized at that lockless check: the
+ * check's "false is not reliable" caveat does not bite, because the answer
+ * is a value, not a critical section, and page tables change only after
+ * every callback returned. The first @seq is read when the notifier is
+ * inserted, before the pages are pinned, so no invalidation between the
+ * two is missed.
  */
 struct pmdesc {
 	struct kref kref;

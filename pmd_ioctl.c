@@ -183,42 +183,42 @@ static int pmdesc_ioctl_create(struct pmdesc_ucmd *ucmd)
 	return ret;
 }
 
-/* The copy is the original: the handle takes the copy's reference. */
-static int pmdesc_handle_add_ref(struct pmdesc_file *pf, u32 handle,
-				 struct pmdesc *d)
+/*
+ * The copy is the original: reply, and the handle takes the copy's
+ * reference, both under the lock, so that the reply never names a
+ * reference that was not taken.
+ */
+static int pmdesc_copy_original(struct pmdesc_ucmd *ucmd, struct pmdesc *d)
 {
+	struct pmd_copy *cmd = &ucmd->cmd->copy;
+	struct pmdesc_file *pf = ucmd->pf;
 	struct pmdesc_handle *h;
 	int ret = -ENOENT;
 
+	cmd->new_handle = cmd->handle;
+	cmd->result = PMD_COPY_ORIGINAL;
 	mutex_lock(&pf->lock);
-	h = xa_load(&pf->handles, handle);
-	if (h && h->desc == d) {
+	h = xa_load(&pf->handles, cmd->handle);
+	if (h && h->desc == d)
 		ret = h->refs < PMD_MAX_HANDLE_REFS ? 0 : -EOVERFLOW;
-		if (!ret)
-			h->refs++;
-	}
+	if (!ret)
+		ret = pmdesc_respond(ucmd, sizeof(*cmd));
+	if (!ret)
+		h->refs++;
 	mutex_unlock(&pf->lock);
 	return ret;
 }
 
-/* Hand @copy, the outcome of a copy of @cmd->handle, to userspace. */
+/* Hand @copy, the outcome of a copy of @orig, to userspace. */
 static int pmdesc_copy_respond(struct pmdesc_ucmd *ucmd, struct pmdesc *orig,
 			       struct pmdesc *copy)
 {
 	struct pmd_copy *cmd = &ucmd->cmd->copy;
-	int ret;
 
-	if (copy != orig) {
-		cmd->result = PMD_COPY_FRESH;
-		return pmdesc_publish(ucmd, copy, &cmd->new_handle,
-				      sizeof(*cmd));
-	}
-	cmd->new_handle = cmd->handle;
-	cmd->result = PMD_COPY_ORIGINAL;
-	ret = pmdesc_respond(ucmd, sizeof(*cmd));
-	if (!ret)
-		ret = pmdesc_handle_add_ref(ucmd->pf, cmd->handle, copy);
-	return ret;
+	if (copy == orig)
+		return pmdesc_copy_original(ucmd, copy);
+	cmd->result = PMD_COPY_FRESH;
+	return pmdesc_publish(ucmd, copy, &cmd->new_handle, sizeof(*cmd));
 }
 
 static int pmdesc_ioctl_copy(struct pmdesc_ucmd *ucmd)
@@ -417,7 +417,7 @@ static const struct pmdesc_ioctl_op pmdesc_ops[] = {
 	PMDESC_OP(CREATE, struct pmd_create, handle, pmdesc_ioctl_create),
 	PMDESC_OP(COPY, struct pmd_copy, result, pmdesc_ioctl_copy),
 	PMDESC_OP(RELEASE, struct pmd_release, handle, pmdesc_ioctl_release),
-	PMDESC_OP(INFO, struct pmd_info, status_index, pmdesc_ioctl_info),
+	PMDESC_OP(INFO, struct pmd_info, refs, pmdesc_ioctl_info),
 	PMDESC_OP(READ, struct pmd_rw, len, pmdesc_ioctl_read),
 	PMDESC_OP(WRITE, struct pmd_rw, len, pmdesc_ioctl_write),
 	PMDESC_OP(PFNS, struct pmd_pfns, pfns, pmdesc_ioctl_pfns),
@@ -429,7 +429,8 @@ static const struct pmdesc_ioctl_op *pmdesc_ioctl_op(unsigned int cmd)
 	unsigned int nr = _IOC_NR(cmd);
 
 	if (cmd != _IO(PMD_TYPE, nr) || nr < PMD_CMD_CREATE ||
-	    nr - PMD_CMD_CREATE >= ARRAY_SIZE(pmdesc_ops))
+	    nr - PMD_CMD_CREATE >= ARRAY_SIZE(pmdesc_ops) ||
+	    !pmdesc_ops[nr - PMD_CMD_CREATE].execute)
 		return NULL;
 	return &pmdesc_ops[nr - PMD_CMD_CREATE];
 }

@@ -124,13 +124,17 @@ void pmdesc_status_detach(struct pmdesc_file *pf, struct pmdesc_handle *h)
 	ida_free(&pf->status_ida, h->status_index);
 }
 
-/* A page of the status area: one that holds a word handed out, else none. */
+/*
+ * A page of the status area: one that holds a word handed out, else none;
+ * and none for a child that inherited the mapping (MADV_DOFORK undoes
+ * VM_DONTCOPY).
+ */
 static vm_fault_t pmdesc_status_fault(struct vm_fault *vmf)
 {
 	struct pmdesc_file *pf = vmf->vma->vm_file->private_data;
 	struct page *page = xa_load(&pf->status_pages, vmf->pgoff);
 
-	if (!page)
+	if (!page || vmf->vma->vm_mm != pf->mm)
 		return VM_FAULT_SIGBUS;
 	get_page(page);
 	vmf->page = page;
