@@ -417,7 +417,7 @@ static const struct pmdesc_ioctl_op pmdesc_ops[] = {
 	PMDESC_OP(CREATE, struct pmd_create, handle, pmdesc_ioctl_create),
 	PMDESC_OP(COPY, struct pmd_copy, result, pmdesc_ioctl_copy),
 	PMDESC_OP(RELEASE, struct pmd_release, handle, pmdesc_ioctl_release),
-	PMDESC_OP(INFO, struct pmd_info, refs, pmdesc_ioctl_info),
+	PMDESC_OP(INFO, struct pmd_info, status_index, pmdesc_ioctl_info),
 	PMDESC_OP(READ, struct pmd_rw, len, pmdesc_ioctl_read),
 	PMDESC_OP(WRITE, struct pmd_rw, len, pmdesc_ioctl_write),
 	PMDESC_OP(PFNS, struct pmd_pfns, pfns, pmdesc_ioctl_pfns),
