@@ -8,7 +8,7 @@
 #   make docs                              the API's kernel-doc, as reST
 #   make kunit                             KUnit suites, ARCH=um
 #   make kunit-llvm                        the same built with clang (LLVM=1)
-#   make kunit-x86                         KUnit suites, x86_64 debug kernel
+#   make kunit-x86                         KUnit suites on the x86_64 debug kernel
 #   make demo                              the demo in the dev VM (6.12)
 #   make vm-test                           pmd_test in the dev VM, 6.1 and 6.12
 #   make bench                             pmd_bench in the dev VM (6.12)
@@ -61,6 +61,7 @@ kunit-llvm:
 	scripts/kunit.sh um-llvm
 
 kunit-x86:
+	scripts/deps.sh $(DEBUG_DEPS)
 	scripts/kunit.sh x86_64
 
 vm-test:

@@ -1,24 +1,44 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Run the project's KUnit suites with the kernel's own kunit.py, in a tree
-# extracted once from Debian's linux-source-6.12 into .cache/.
+# Run the project's KUnit suites, and read their results with the kernel's
+# own kunit.py.
 #
 # usage: scripts/kunit.sh um|um-llvm|x86_64 [more kunit.py run arguments]
-#   um       User-Mode Linux, the fast default
+#   um       kunit.py run: User-Mode Linux, in a tree extracted once from
+#            Debian's linux-source-6.12 into .cache/, the fast default
 #   um-llvm  the same, kernel and module built with clang (LLVM=1, W=1):
 #            modules cannot be built with clang against Debian's gcc-built
 #            headers, whose configs carry gcc-only flags, so this is the
 #            project's clang build; any clang warning in its files fails it
-#   x86_64   under QEMU (TCG), with KASAN, lockdep, DEBUG_VM and THP
+#   x86_64   the dev VM's debug kernel (KASAN, lockdep, DEBUG_VM, kmemleak,
+#            two CPUs, THP always), which carries the suites as a module:
+#            no kernel is built for KUnit alone. The VM loads it, and
+#            kunit.py parse reads the results from the console
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 arch=${1:-um}
 [ $# -eq 0 ] || shift
 cache=$top/.cache
 tree=$("$top/scripts/hook-tree.sh")
-
 pmddir=drivers/misc/pmdesc
 kunitdir=$pmddir/kunit
+log=$cache/kunit-$arch.log
+
+# The suites' module in the debug kernel's VM; its console into $log.
+run_in_debug_vm() {
+	debug=$("$top/scripts/debug-kernel.sh")
+	rc=0
+	PMD_PROGRAMS=' ' "$top/scripts/vm-run.sh" -k debug -m 1G \
+		-f "$debug/$kunitdir/pmdesc_kunit.ko" \
+		"echo always > /sys/kernel/mm/transparent_hugepage/enabled &&
+		 insmod /pmdesc_kunit.ko && rmmod pmdesc_kunit" > "$log" 2>&1 ||
+		rc=$?
+	python3 "$tree/tools/testing/kunit/kunit.py" parse "$log" || rc=1
+	grep -q '^# Totals: pass:[1-9]' "$log" ||
+		{ echo "$0: no KUnit test ran" >&2; rc=1; }
+	[ "$rc" -eq 0 ] || { tail -n 40 "$log"; exit "$rc"; }
+}
+
 case "$arch" in
 um)
 	set -- --kunitconfig="$kunitdir" "$@"
@@ -30,10 +50,8 @@ um-llvm)
 	rm -f "$cache/kunit-$arch/$pmddir"/*.o "$cache/kunit-$arch/$pmddir"/kunit/*.o
 	;;
 x86_64)
-	set -- --arch=x86_64 --kunitconfig="$kunitdir" \
-		--kunitconfig="$kunitdir/debug.kunitconfig" \
-		--kernel_args=transparent_hugepage=always \
-		--qemu_args="-m 1024 -smp 2" --timeout=1200 "$@"
+	run_in_debug_vm
+	exit 0
 	;;
 *)
 	echo "usage: $0 um|um-llvm|x86_64 [kunit.py run arguments]" >&2
@@ -42,7 +60,6 @@ x86_64)
 esac
 
 cd "$tree"
-log=$cache/kunit-$arch.log
 rc=0
 python3 tools/testing/kunit/kunit.py run --build_dir="$cache/kunit-$arch" \
 	--jobs="$(nproc)" "$@" > "$log" 2>&1 || rc=$?

@@ -69,7 +69,7 @@ scripts/dkms-test.sh "$(scripts/kdir.sh 6.1)" "$(scripts/kdir.sh 6.12)" || rc=$?
 result "$rc" "dkms add and dkms build against Debian's 6.1 and 6.12 headers"
 
 tree=$(scripts/linux-tree.sh)
-c_sources="pmd*.c pmd*.h uapi/pmd.h kunit/*.c userspace/*.c userspace/*.h
+c_sources="pmd*.c pmd*.h uapi/pmd.h kunit/*.c kunit/*.h userspace/*.c userspace/*.h
 	userspace/lib/*.c userspace/lib/*.h"
 rc=0
 # shellcheck disable=SC2086
@@ -99,7 +99,7 @@ scripts/kunit.sh um-llvm || rc=$?
 result "$rc" "kunit.py run (ARCH=um) built by clang (LLVM=1, W=1)"
 rc=0
 scripts/kunit.sh x86_64 || rc=$?
-result "$rc" "kunit.py run (x86_64, KASAN, lockdep, DEBUG_VM)"
+result "$rc" "KUnit on the x86_64 debug kernel (KASAN, lockdep, kmemleak), kunit.py parse"
 
 for series in 6.1 6.12; do
 	rc=0
