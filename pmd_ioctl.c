@@ -296,13 +296,16 @@ static int pmdesc_ioctl_info(struct pmdesc_ucmd *ucmd)
 static int pmdesc_rw_chunk(struct pmdesc *d, size_t offset, char __user *ubuf,
 			   size_t n, void *bounce, bool write)
 {
+	int ret;
+
 	if (write) {
 		if (copy_from_user(bounce, ubuf, n))
 			return -EFAULT;
 		return pmdesc_write_bytes(d, offset, bounce, n);
 	}
-	if (pmdesc_read_bytes(d, offset, bounce, n))
-		return -EINVAL;
+	ret = pmdesc_read_bytes(d, offset, bounce, n);
+	if (ret)
+		return ret;
 	return copy_to_user(ubuf, bounce, n) ? -EFAULT : 0;
 }
 
