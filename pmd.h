@@ -27,6 +27,18 @@ struct page;
 struct pmdesc;
 struct sg_table;
 
+/**
+ * struct pmdesc_watcher - told when a descriptor's backing may have changed
+ * @changed: called on every invalidation of the descriptor's ranges that
+ *           can replace a page (not for protection-only changes), under a
+ *           spinlock of the descriptor, from the mm's invalidation path,
+ *           which may be reclaim: it must not sleep, allocate with more
+ *           than GFP_NOWAIT or call back into pmdesc
+ */
+struct pmdesc_watcher {
+	void (*changed)(struct pmdesc_watcher *w);
+};
+
 struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 				  const struct pmd_range *ranges,
 				  unsigned int nr_ranges, u32 flags);
@@ -35,7 +47,7 @@ struct pmdesc *pmdesc_create_phys(phys_addr_t pa, size_t len, u32 flags);
 struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig);
 struct pmdesc *pmdesc_get(struct pmdesc *d);
 void pmdesc_put(struct pmdesc *d);
-int pmdesc_watch(struct pmdesc *d, atomic64_t *counter);
+int pmdesc_watch(struct pmdesc *d, struct pmdesc_watcher *w);
 
 size_t pmdesc_length(const struct pmdesc *d);
 u32 pmdesc_flags(const struct pmdesc *d);

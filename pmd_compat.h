@@ -4,8 +4,9 @@
  * (6.12), in one place. Kbuild greps the headers of the kernel it builds
  * against and defines:
  *
- * PMDESC_OLD_GUP: pin_user_pages_remote() still has a vmas argument, so GUP
- *	is that of 6.4 or older (Debian's 6.1). Such a GUP also lacks two
+ * PMDESC_OLD_GUP: pin_user_pages_remote() and get_user_pages_remote() still
+ *	have a vmas argument, so GUP is that of 6.4 or older (Debian's 6.1).
+ *	Such a GUP also lacks two
  *	rules that later kernels apply to FOLL_LONGTERM pins themselves:
  *	reliable read-only pins in private (COW) mappings, which unshare the
  *	page first (6.2), and the refusal of writable pins of file mappings
@@ -39,6 +40,15 @@ static inline long pmdesc_pin_user_pages_remote(struct mm_struct *mm,
 		return pin_user_pages(start, nr_pages, gup_flags, pages, NULL);
 	return pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages,
 				     NULL, NULL);
+}
+
+/* A reference on the page at @addr of @mm, whose mmap lock the caller holds. */
+static inline long pmdesc_get_user_page_remote(struct mm_struct *mm,
+					       unsigned long addr,
+					       unsigned int gup_flags,
+					       struct page **page)
+{
+	return get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL, NULL);
 }
 
 /* 6.5's vma_needs_dirty_tracking(): may the filesystem see the writes? */
@@ -116,6 +126,14 @@ static inline long pmdesc_pin_user_pages_remote(struct mm_struct *mm,
 {
 	return pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages,
 				     NULL);
+}
+
+static inline long pmdesc_get_user_page_remote(struct mm_struct *mm,
+					       unsigned long addr,
+					       unsigned int gup_flags,
+					       struct page **page)
+{
+	return get_user_pages_remote(mm, addr, 1, gup_flags, page, NULL);
 }
 
 /* GUP applies the rules itself. */

@@ -22,12 +22,36 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
+#include "pmd_compat.h"
 #include "pmd_internal.h"
 
 /*
- * The invalidation callback of a persistent descriptor's notifier: from now
- * on its recorded view is not known to be current, so the next copy takes
- * the slow path. Also counts the event for pmdesc_watch().
+ * Can an invalidation for @event replace a page that is pinned? Only
+ * protection changes cannot: mprotect(), NUMA-hinting scans, userfaultfd
+ * write-protect (MMU_NOTIFY_PROTECTION_VMA), the write protection of a COW
+ * mapping by fork() or of a page for writeback (MMU_NOTIFY_PROTECTION_PAGE;
+ * fork() copies pinned anonymous pages for the child, so the parent keeps
+ * its own), soft-dirty clearing (MMU_NOTIFY_SOFT_DIRTY). A write fault that
+ * follows them reuses the pinned page: pinned anonymous pages are
+ * exclusive to their mm, and shared pages are not copied on write.
+ */
+static bool pmdesc_event_keeps_pages(enum mmu_notifier_event event)
+{
+	switch (event) {
+	case MMU_NOTIFY_PROTECTION_VMA:
+	case MMU_NOTIFY_PROTECTION_PAGE:
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The invalidation callback of a persistent descriptor's notifier: unless
+ * the event only changes protections, the descriptor's recorded view is
+ * from now on not known to be current, so the next copy takes the slow
+ * path, and its watcher is told.
  */
 static bool pmdesc_invalidate(struct mmu_interval_notifier *notifier,
 			      const struct mmu_notifier_range *range,
@@ -35,10 +59,13 @@ static bool pmdesc_invalidate(struct mmu_interval_notifier *notifier,
 {
 	struct pmdesc *d = container_of(notifier, struct pmdesc, notifier);
 
+	pmdesc_observe_invalidation(range->event);
+	if (pmdesc_event_keeps_pages(range->event))
+		return true;
 	spin_lock(&d->lock);
 	mmu_interval_set_seq(notifier, cur_seq);
-	if (d->watch)
-		atomic64_inc(d->watch);
+	if (d->watcher)
+		d->watcher->changed(d->watcher);
 	spin_unlock(&d->lock);
 	return true;
 }
@@ -169,6 +196,8 @@ static struct page *pmdesc_probe_huge(struct hmm_range *range,
 	if (!IS_ALIGNED(range->start, PMD_SIZE) || left < PMDESC_COMPARE_BATCH)
 		return NULL;
 	ret = pmdesc_fault_pfns(range, p, 1);
+	if (ret == -EFAULT)
+		return NULL;
 	if (ret)
 		return ERR_PTR(ret);
 	if (hmm_pfn_to_map_order(p->pfns[0]) < PMD_SHIFT - PAGE_SHIFT)
@@ -177,9 +206,35 @@ static struct page *pmdesc_probe_huge(struct hmm_range *range,
 }
 
 /*
+ * The @n pages at @addr of a mapping that hmm_range_fault() cannot read
+ * (PROT_NONE), read instead as ptrace reads them (FOLL_FORCE), without
+ * faulting (a page that is not there is not the pinned one): are they
+ * @d's recorded pages from @index on? Return: 1 same, 0 different, or
+ * -errno: -EFAULT where no page is mapped.
+ */
+static int pmdesc_compare_forced(struct pmdesc *d, unsigned long addr,
+				 unsigned long index, unsigned long n)
+{
+	struct page *page;
+	unsigned long i;
+	long got;
+
+	for (i = 0; i < n; i++) {
+		got = pmdesc_get_user_page_remote(d->mm, addr + i * PAGE_SIZE,
+						  FOLL_FORCE | FOLL_NOFAULT,
+						  &page);
+		if (got != 1)
+			return got < 0 ? got : -EFAULT;
+		put_page(page);
+		if (page != d->pages[index + i])
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Compare the @n pages at @range->start with @d's recorded pages from
- * @index on: by one probe when a PMD-sized leaf maps them, else by a batch
- * of PFNs. Return: 1 same, 0 different, or -errno.
+ * @index on, by a batch of PFNs. Return: 1 same, 0 different, or -errno.
  */
 static int pmdesc_compare_batch(struct pmdesc *d, struct hmm_range *range,
 				struct pmdesc_pfns *p, unsigned long index,
@@ -189,6 +244,8 @@ static int pmdesc_compare_batch(struct pmdesc *d, struct hmm_range *range,
 	int ret;
 
 	ret = pmdesc_fault_pfns(range, p, n);
+	if (ret == -EFAULT)
+		return pmdesc_compare_forced(d, range->start, index, n);
 	if (ret)
 		return ret;
 	for (i = 0; i < n; i++)
@@ -254,8 +311,6 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 	unsigned int r;
 	int ret = 1;
 
-	if (d->flags & PMD_F_DEVICE_WRITES)
-		range.default_flags |= HMM_PFN_REQ_WRITE;
 	for (r = 0; r < d->nr_ranges && ret == 1; r++) {
 		ret = pmdesc_compare_range(d, &range, p, &d->ranges[r], index,
 					   &batch);
@@ -294,8 +349,8 @@ static int pmdesc_compare_once(struct pmdesc *d, struct pmdesc_pfns *p)
 
 /*
  * Is every page of @d's ranges still the page it recorded? A walk of the
- * page tables with hmm_range_fault(), faulting where pinning would but taking
- * no page reference, retried while invalidations race with it, for at most
+ * page tables with hmm_range_fault(), faulting for reading where a page is
+ * not mapped but taking no page reference, retried while invalidations race with it, for at most
  * HMM_RANGE_DEFAULT_TIMEOUT, as in-tree HMM users bound theirs. The caller
  * holds a user reference on @d->mm.
  * Return: 1 same, 0 different, or -errno: -EBUSY when invalidations kept
@@ -391,31 +446,33 @@ struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig)
 EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
 
 /**
- * pmdesc_watch() - count the events that may change a descriptor's backing
+ * pmdesc_watch() - be told when a descriptor's backing may have changed
  * @d: a user descriptor created with %PMD_F_PERSISTENT
- * @counter: incremented on every invalidation of @d's ranges from now on;
- *           NULL to stop. Must stay valid until @d is released or the
- *           counter is replaced: once pmdesc_watch() returned, no
- *           invalidation touches the counter it replaced, which the caller
- *           may then free.
+ * @w: its &struct pmdesc_watcher.changed is called on every invalidation of
+ *     @d's ranges that can replace a page, from now on; NULL to stop. A
+ *     descriptor has one watcher: @w replaces the one before. @w must stay
+ *     valid until @d is released or @w is replaced: once pmdesc_watch()
+ *     returned, no callback runs for the watcher it replaced, which the
+ *     caller may then free.
  *
- * Lets a cache tell with one load that a copy would still return @d: sample
- * @counter, then call pmdesc_copy_persistent(); while @counter still holds
- * the sample, a copy would return @d again. A moved counter may be
- * spurious (a copy then returns @d through the slow path); an unmoved one
- * never hides a change.
+ * Lets a cache tell without a copy that a copy would still return @d:
+ * after pmdesc_copy_persistent() returned @d, and until @w is called, a
+ * copy would return @d again. A call may be spurious (a copy then returns
+ * @d through the slow path); no change goes without one. Protection-only
+ * changes (mprotect(), NUMA hinting, fork()'s write protection,
+ * userfaultfd write-protect, soft-dirty clearing) make none.
  *
  * Context: Any context but an invalidation callback of @d's address space;
  * takes and releases a spinlock that those callbacks take.
  * Return: 0, or -EINVAL when @d is not a persistent user descriptor.
  */
-int pmdesc_watch(struct pmdesc *d, atomic64_t *counter)
+int pmdesc_watch(struct pmdesc *d, struct pmdesc_watcher *w)
 {
 	if (!pmdesc_is_persistent(d))
 		return -EINVAL;
-	/* Waits for an invalidation callback that may hold the old one. */
+	/* Waits for an invalidation callback that may be calling the old one. */
 	spin_lock(&d->lock);
-	d->watch = counter;
+	d->watcher = w;
 	spin_unlock(&d->lock);
 	return 0;
 }

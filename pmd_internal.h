@@ -40,11 +40,11 @@ struct user_struct;
  * @lock: persistent only: the notifier's "user provided lock": taken by
  *        the invalidation callback around mmu_interval_set_seq() and by the
  *        compare around mmu_interval_read_retry() and the store of @seq;
- *        also guards @watch
+ *        also guards @watcher
  * @seq: persistent only: a notifier sequence at which @pages was the
  *       mapping; while the notifier still has it, a copy returns this.
  *       Written under @lock, read locklessly by the copy's fast path
- * @watch: persistent only: pmdesc_watch()'s counter, or NULL
+ * @watcher: persistent only: pmdesc_watch()'s watcher, or NULL
  *
  * Why the copy's fast path needs no lock: @seq is only ever a value that
  * mmu_interval_read_begin() returned before a walk that found every page
@@ -72,9 +72,9 @@ struct pmdesc {
 	u64 id;
 	struct page **pages;
 	struct mmu_interval_notifier notifier;
-	spinlock_t lock; /* notifier sequence commit; @watch */
+	spinlock_t lock; /* notifier sequence commit; @watcher */
 	unsigned long seq;
-	atomic64_t *watch;
+	struct pmdesc_watcher *watcher;
 };
 
 /* What a descriptor describes. */
@@ -125,6 +125,7 @@ struct pmdesc *pmdesc_observe_create(struct pmdesc *d, enum pmdesc_kind kind,
 				     u32 flags);
 void pmdesc_observe_copy(const struct pmdesc *orig, const struct pmdesc *copy,
 			 bool fast);
+void pmdesc_observe_invalidation(enum mmu_notifier_event event);
 void pmdesc_observe_release(const struct pmdesc *d);
 void pmdesc_stats_init(void);
 void pmdesc_stats_exit(void);

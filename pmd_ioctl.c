@@ -29,13 +29,27 @@
 #include "pmd_dev.h"
 
 static unsigned int max_handles = 65536;
-module_param(max_handles, uint, 0644);
+
+/* Every persistent handle has a word: no more handles than words. */
+static int pmdesc_set_max_handles(const char *val,
+				  const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, PMD_STATUS_MAX_WORDS);
+}
+
+static const struct kernel_param_ops pmdesc_max_handles_ops = {
+	.set = pmdesc_set_max_handles,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_handles, &pmdesc_max_handles_ops, &max_handles, 0644);
 MODULE_PARM_DESC(max_handles,
-		 "Most handles one open /dev/pmd may hold (default 65536)");
+		 "Most handles one open /dev/pmd may hold (default 65536, at most 1048576)");
 
 union pmdesc_ioctl_arg {
 	struct pmd_create create;
 	struct pmd_copy copy;
+	struct pmd_copy_batch batch;
 	struct pmd_release release;
 	struct pmd_info info;
 	struct pmd_rw rw;
@@ -56,26 +70,69 @@ struct pmdesc_ucmd {
 	union pmdesc_ioctl_arg *cmd;
 };
 
-/*
- * Send the command's struct back: the kernel's @size bytes, or fewer when
- * the caller's struct is older (smaller).
+/**
+ * struct pmdesc_reply - the answer of a command that names a handle
+ * @to: the caller's struct
+ * @from: the kernel's struct, sent back whole once the answer is final
+ * @size: bytes of @from to send
+ * @handle: the field of @from that names the handle
+ * @status_index: the field of @from that names its status word
  */
-static int pmdesc_respond(struct pmdesc_ucmd *ucmd, size_t size)
+struct pmdesc_reply {
+	void __user *to;
+	const void *from;
+	size_t size;
+	u32 *handle;
+	u32 *status_index;
+};
+
+/*
+ * The reply of an ioctl: the kernel's @size bytes of its struct, or fewer
+ * when the caller's struct is older (smaller).
+ */
+static struct pmdesc_reply pmdesc_ucmd_reply(struct pmdesc_ucmd *ucmd,
+					     size_t size, u32 *handle,
+					     u32 *status_index)
 {
-	size = min_t(size_t, size, ucmd->user_size);
-	return copy_to_user(ucmd->ubuffer, ucmd->cmd, size) ? -EFAULT : 0;
+	return (struct pmdesc_reply) {
+		.to = ucmd->ubuffer,
+		.from = ucmd->cmd,
+		.size = min_t(size_t, size, ucmd->user_size),
+		.handle = handle,
+		.status_index = status_index,
+	};
 }
 
-/* Look up @handle and take a reference on its descriptor. */
-static struct pmdesc *pmdesc_handle_get(struct pmdesc_file *pf, u32 handle)
+static int pmdesc_reply_send(const struct pmdesc_reply *reply)
+{
+	return copy_to_user(reply->to, reply->from, reply->size) ? -EFAULT : 0;
+}
+
+/* Send the command's struct back (see pmdesc_ucmd_reply()). */
+static int pmdesc_respond(struct pmdesc_ucmd *ucmd, size_t size)
+{
+	struct pmdesc_reply reply = pmdesc_ucmd_reply(ucmd, size, NULL, NULL);
+
+	return pmdesc_reply_send(&reply);
+}
+
+/*
+ * Look up @handle and take a reference on its descriptor; its cookie in
+ * *@cookie unless NULL.
+ */
+static struct pmdesc *pmdesc_handle_get(struct pmdesc_file *pf, u32 handle,
+					u64 *cookie)
 {
 	struct pmdesc *d = ERR_PTR(-ENOENT);
 	struct pmdesc_handle *h;
 
 	mutex_lock(&pf->lock);
 	h = xa_load(&pf->handles, handle);
-	if (h)
+	if (h) {
 		d = pmdesc_get(h->desc);
+		if (cookie)
+			*cookie = h->cookie;
+	}
 	mutex_unlock(&pf->lock);
 	return d;
 }
@@ -90,9 +147,9 @@ static int pmdesc_count_handle(struct pmdesc_file *pf)
 	return 0;
 }
 
-/* A new handle entry for @d, with its status word reserved. */
+/* A new handle entry of @pf for @d, with its status word reserved. */
 static struct pmdesc_handle *pmdesc_handle_alloc(struct pmdesc_file *pf,
-						 struct pmdesc *d)
+						 struct pmdesc *d, u64 cookie)
 {
 	struct pmdesc_handle *h;
 	s64 index;
@@ -107,7 +164,10 @@ static struct pmdesc_handle *pmdesc_handle_alloc(struct pmdesc_file *pf,
 	}
 	h->desc = d;
 	h->refs = 1;
+	h->cookie = cookie;
 	h->status_index = index;
+	h->pf = pf;
+	INIT_LIST_HEAD(&h->event);
 	return h;
 }
 
@@ -118,40 +178,41 @@ static void pmdesc_handle_free(struct pmdesc_file *pf, struct pmdesc_handle *h)
 }
 
 /*
- * Give @d, and the reference the caller holds on it, a new handle: reserve
- * the handle, store it in *@handle (inside the command), send the command
- * back and only then publish the handle. On error the caller keeps its
- * reference.
+ * Give @d, and the reference the caller holds on it, a new handle of @pf
+ * with @cookie: reserve the handle, put it and its word in the reply, send
+ * the reply and only then publish the handle. On error the caller keeps
+ * its reference.
  */
-static int pmdesc_publish(struct pmdesc_ucmd *ucmd, struct pmdesc *d,
-			  u32 *handle, size_t size)
+static int pmdesc_publish(struct pmdesc_file *pf, struct pmdesc *d,
+			  u64 cookie, const struct pmdesc_reply *reply)
 {
-	struct pmdesc_file *pf = ucmd->pf;
 	struct pmdesc_handle *h;
 	int ret;
 
 	ret = pmdesc_count_handle(pf);
 	if (ret)
 		return ret;
-	h = pmdesc_handle_alloc(pf, d);
+	h = pmdesc_handle_alloc(pf, d, cookie);
 	if (IS_ERR(h)) {
 		ret = PTR_ERR(h);
 		goto err_uncount;
 	}
-	ret = xa_alloc(&pf->handles, handle, NULL, xa_limit_32b,
+	ret = xa_alloc(&pf->handles, &h->handle, NULL, xa_limit_32b,
 		       GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_free;
-	ret = pmdesc_respond(ucmd, size);
+	*reply->handle = h->handle;
+	*reply->status_index = h->status_index;
+	ret = pmdesc_reply_send(reply);
 	if (ret)
 		goto err_erase;
 	pmdesc_status_attach(pf, h);
 	/* Replaces the reserved entry: allocates nothing, cannot fail. */
-	xa_store(&pf->handles, *handle, h, GFP_KERNEL);
+	xa_store(&pf->handles, h->handle, h, GFP_KERNEL);
 	return 0;
 
 err_erase:
-	xa_erase(&pf->handles, *handle);
+	xa_erase(&pf->handles, h->handle);
 err_free:
 	pmdesc_handle_free(pf, h);
 err_uncount:
@@ -162,11 +223,15 @@ err_uncount:
 static int pmdesc_ioctl_create(struct pmdesc_ucmd *ucmd)
 {
 	struct pmd_create *cmd = &ucmd->cmd->create;
+	struct pmdesc_reply reply = pmdesc_ucmd_reply(ucmd, sizeof(*cmd),
+						      &cmd->handle,
+						      &cmd->status_index);
 	struct pmd_range *ranges;
 	struct pmdesc *d;
 	int ret;
 
-	if (!cmd->nr_ranges || cmd->nr_ranges > PMD_MAX_RANGES)
+	if (!cmd->nr_ranges || cmd->nr_ranges > PMD_MAX_RANGES ||
+	    cmd->__reserved)
 		return -EINVAL;
 	ranges = memdup_user(u64_to_user_ptr(cmd->ranges),
 			     cmd->nr_ranges * sizeof(*ranges));
@@ -177,69 +242,169 @@ static int pmdesc_ioctl_create(struct pmdesc_ucmd *ucmd)
 	kfree(ranges);
 	if (IS_ERR(d))
 		return PTR_ERR(d);
-	ret = pmdesc_publish(ucmd, d, &cmd->handle, sizeof(*cmd));
+	ret = pmdesc_publish(ucmd->pf, d, cmd->cookie, &reply);
 	if (ret)
 		pmdesc_put(d);
 	return ret;
 }
 
 /*
- * The copy is the original: reply, and the handle takes the copy's
- * reference, both under the lock, so that the reply never names a
- * reference that was not taken.
+ * The copy of @handle is its descriptor @d: reply, and the handle takes
+ * the copy's reference, both under the lock, so that the reply never names
+ * a reference that was not taken.
  */
-static int pmdesc_copy_original(struct pmdesc_ucmd *ucmd, struct pmdesc *d)
+static int pmdesc_copy_original(struct pmdesc_file *pf, u32 handle,
+				struct pmdesc *d,
+				const struct pmdesc_reply *reply)
 {
-	struct pmd_copy *cmd = &ucmd->cmd->copy;
-	struct pmdesc_file *pf = ucmd->pf;
 	struct pmdesc_handle *h;
 	int ret = -ENOENT;
 
-	cmd->new_handle = cmd->handle;
-	cmd->result = PMD_COPY_ORIGINAL;
+	*reply->handle = handle;
 	mutex_lock(&pf->lock);
-	h = xa_load(&pf->handles, cmd->handle);
+	h = xa_load(&pf->handles, handle);
 	if (h && h->desc == d)
 		ret = h->refs < PMD_MAX_HANDLE_REFS ? 0 : -EOVERFLOW;
-	if (!ret)
-		ret = pmdesc_respond(ucmd, sizeof(*cmd));
+	if (!ret) {
+		*reply->status_index = h->status_index;
+		ret = pmdesc_reply_send(reply);
+	}
 	if (!ret)
 		h->refs++;
 	mutex_unlock(&pf->lock);
 	return ret;
 }
 
-/* Hand @copy, the outcome of a copy of @orig, to userspace. */
-static int pmdesc_copy_respond(struct pmdesc_ucmd *ucmd, struct pmdesc *orig,
-			       struct pmdesc *copy)
-{
-	struct pmd_copy *cmd = &ucmd->cmd->copy;
+/**
+ * struct pmdesc_copying - a COPY of a handle between its two steps
+ * @handle: the handle copied
+ * @cookie: its cookie, which a fresh copy inherits
+ * @orig: its descriptor, with a reference
+ * @copy: what pmdesc_copy_persistent() returned: @orig or a new descriptor,
+ *        with a reference
+ */
+struct pmdesc_copying {
+	u32 handle;
+	u64 cookie;
+	struct pmdesc *orig;
+	struct pmdesc *copy;
+};
 
-	if (copy == orig)
-		return pmdesc_copy_original(ucmd, copy);
-	cmd->result = PMD_COPY_FRESH;
-	return pmdesc_publish(ucmd, copy, &cmd->new_handle, sizeof(*cmd));
+/*
+ * The first step of a COPY of handle @c->handle: the copy constructor.
+ * Return: 0 with @c->orig and @c->copy set, or -errno with nothing held.
+ */
+static int pmdesc_copy_begin(struct pmdesc_file *pf, struct pmdesc_copying *c)
+{
+	c->orig = pmdesc_handle_get(pf, c->handle, &c->cookie);
+	if (IS_ERR(c->orig))
+		return PTR_ERR(c->orig);
+	c->copy = pmdesc_copy_persistent(c->orig);
+	if (!IS_ERR(c->copy))
+		return 0;
+	pmdesc_put(c->orig);
+	return PTR_ERR(c->copy);
+}
+
+/* Did the first step give the original (else a fresh descriptor)? */
+static bool pmdesc_copy_is_original(const struct pmdesc_copying *c)
+{
+	return c->copy == c->orig;
+}
+
+/* The &enum pmd_copy_result of the first step. */
+static u32 pmdesc_copy_result(const struct pmdesc_copying *c)
+{
+	return pmdesc_copy_is_original(c) ? PMD_COPY_ORIGINAL : PMD_COPY_FRESH;
+}
+
+/*
+ * The second step: hand the copy to userspace through @reply, whose result
+ * the caller has set; drop what the first step held.
+ */
+static int pmdesc_copy_end(struct pmdesc_file *pf, struct pmdesc_copying *c,
+			   const struct pmdesc_reply *reply)
+{
+	int ret;
+
+	if (pmdesc_copy_is_original(c))
+		ret = pmdesc_copy_original(pf, c->handle, c->copy, reply);
+	else
+		ret = pmdesc_publish(pf, c->copy, c->cookie, reply);
+	if (ret)
+		pmdesc_put(c->copy);
+	pmdesc_put(c->orig);
+	return ret;
 }
 
 static int pmdesc_ioctl_copy(struct pmdesc_ucmd *ucmd)
 {
-	struct pmdesc *orig, *copy;
+	struct pmd_copy *cmd = &ucmd->cmd->copy;
+	struct pmdesc_reply reply = pmdesc_ucmd_reply(ucmd, sizeof(*cmd),
+						      &cmd->new_handle,
+						      &cmd->status_index);
+	struct pmdesc_copying c = { .handle = cmd->handle };
 	int ret;
 
-	orig = pmdesc_handle_get(ucmd->pf, ucmd->cmd->copy.handle);
-	if (IS_ERR(orig))
-		return PTR_ERR(orig);
-	copy = pmdesc_copy_persistent(orig);
-	if (IS_ERR(copy)) {
-		ret = PTR_ERR(copy);
-		goto out;
-	}
-	ret = pmdesc_copy_respond(ucmd, orig, copy);
+	ret = pmdesc_copy_begin(ucmd->pf, &c);
 	if (ret)
-		pmdesc_put(copy);
-out:
-	pmdesc_put(orig);
-	return ret;
+		return ret;
+	cmd->result = pmdesc_copy_result(&c);
+	return pmdesc_copy_end(ucmd->pf, &c, &reply);
+}
+
+/*
+ * One entry of a COPY_BATCH, read from and answered in @uentry: its error
+ * goes in the entry. Return: 0, or -EFAULT when @uentry cannot be read or
+ * written, leaving nothing behind.
+ */
+static int pmdesc_copy_entry(struct pmdesc_file *pf,
+			     struct pmd_copy_entry __user *uentry)
+{
+	struct pmd_copy_entry e;
+	struct pmdesc_reply reply = { .to = uentry, .from = &e,
+				      .size = sizeof(e),
+				      .handle = &e.new_handle,
+				      .status_index = &e.status_index };
+	struct pmdesc_copying c;
+	int ret;
+
+	if (copy_from_user(&e, uentry, sizeof(e)))
+		return -EFAULT;
+	c.handle = e.handle;
+	ret = pmdesc_copy_begin(pf, &c);
+	if (!ret) {
+		e.result = pmdesc_copy_result(&c);
+		ret = pmdesc_copy_end(pf, &c, &reply);
+		if (ret == -EFAULT)
+			return ret;
+	}
+	if (!ret)
+		return 0;
+	e.new_handle = 0;
+	e.result = ret;
+	e.status_index = PMD_STATUS_NONE;
+	return pmdesc_reply_send(&reply);
+}
+
+static int pmdesc_ioctl_copy_batch(struct pmdesc_ucmd *ucmd)
+{
+	struct pmd_copy_batch *cmd = &ucmd->cmd->batch;
+	struct pmd_copy_entry __user *entries = u64_to_user_ptr(cmd->entries);
+	u32 i;
+	int ret;
+
+	if (cmd->nr > PMD_COPY_BATCH_MAX)
+		return -EINVAL;
+	for (i = 0; i < cmd->nr; i++) {
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		ret = pmdesc_copy_entry(ucmd->pf, &entries[i]);
+		if (ret)
+			return ret;
+		cond_resched();
+	}
+	return 0;
 }
 
 static int pmdesc_ioctl_release(struct pmdesc_ucmd *ucmd)
@@ -341,7 +506,7 @@ static int pmdesc_rw_user(struct pmdesc *d, const struct pmd_rw *rw,
 static int pmdesc_ioctl_rw(struct pmdesc_ucmd *ucmd, bool write)
 {
 	const struct pmd_rw *rw = &ucmd->cmd->rw;
-	struct pmdesc *d = pmdesc_handle_get(ucmd->pf, rw->handle);
+	struct pmdesc *d = pmdesc_handle_get(ucmd->pf, rw->handle, NULL);
 	int ret;
 
 	if (IS_ERR(d))
@@ -386,7 +551,7 @@ static int pmdesc_ioctl_pfns(struct pmdesc_ucmd *ucmd)
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	d = pmdesc_handle_get(ucmd->pf, cmd->handle);
+	d = pmdesc_handle_get(ucmd->pf, cmd->handle, NULL);
 	if (IS_ERR(d))
 		return PTR_ERR(d);
 	nr_pages = pmdesc_nr_pages(d);
@@ -424,6 +589,8 @@ static const struct pmdesc_ioctl_op pmdesc_ops[] = {
 	PMDESC_OP(READ, struct pmd_rw, len, pmdesc_ioctl_read),
 	PMDESC_OP(WRITE, struct pmd_rw, len, pmdesc_ioctl_write),
 	PMDESC_OP(PFNS, struct pmd_pfns, pfns, pmdesc_ioctl_pfns),
+	PMDESC_OP(COPY_BATCH, struct pmd_copy_batch, entries,
+		  pmdesc_ioctl_copy_batch),
 };
 
 /* The operation of ioctl number @cmd, or NULL. */
@@ -475,6 +642,7 @@ static int pmdesc_fops_open(struct inode *inode, struct file *filp)
 	if (!pf)
 		return -ENOMEM;
 	pmdesc_status_init(pf);
+	pmdesc_events_init(pf);
 	mmgrab(current->mm);
 	pf->mm = current->mm;
 	mutex_init(&pf->lock);
@@ -508,6 +676,8 @@ static const struct file_operations pmdesc_fops = {
 	.owner = THIS_MODULE,
 	.open = pmdesc_fops_open,
 	.release = pmdesc_fops_release,
+	.read = pmdesc_events_read,
+	.poll = pmdesc_events_poll,
 	.unlocked_ioctl = pmdesc_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = pmdesc_status_mmap,

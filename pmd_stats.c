@@ -6,11 +6,28 @@
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/init.h>
+#include <linux/minmax.h>
+#include <linux/mmu_notifier.h>
 #include <linux/percpu.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
 
 #include "pmd_internal.h"
+
+/* The events of &enum mmu_notifier_event as named in pmdesc/stats. */
+static const char *const pmdesc_event_names[] = {
+	[MMU_NOTIFY_UNMAP] = "unmap",
+	[MMU_NOTIFY_CLEAR] = "clear",
+	[MMU_NOTIFY_PROTECTION_VMA] = "protection_vma",
+	[MMU_NOTIFY_PROTECTION_PAGE] = "protection_page",
+	[MMU_NOTIFY_SOFT_DIRTY] = "soft_dirty",
+	[MMU_NOTIFY_RELEASE] = "release",
+	[MMU_NOTIFY_MIGRATE] = "migrate",
+	[MMU_NOTIFY_EXCLUSIVE] = "exclusive",
+	"other",
+};
+
+#define PMDESC_EVENTS ARRAY_SIZE(pmdesc_event_names)
 
 #define CREATE_TRACE_POINTS
 #include "pmd_trace.h"
@@ -21,6 +38,9 @@
  * @pinned: pages pinned by live user descriptors
  * @copies: pmdesc_copy_persistent() calls by outcome
  * @fast: copies answered by the notifier sequence alone, without a walk
+ * @invalidations: invalidations of persistent descriptors' ranges by
+ *                 &enum mmu_notifier_event; the protection-only ones moved
+ *                 no sequence
  *
  * Per CPU, so that counting costs the copy fast path no shared cache line;
  * a CPU's share of @live or @pinned may be negative, the sum is not.
@@ -30,6 +50,7 @@ struct pmdesc_stats {
 	long pinned;
 	long copies[PMDESC_OUTCOME_NR];
 	long fast;
+	long invalidations[PMDESC_EVENTS];
 };
 
 static DEFINE_PER_CPU(struct pmdesc_stats, pmdesc_cpu_stats);
@@ -69,6 +90,17 @@ void pmdesc_observe_copy(const struct pmdesc *orig, const struct pmdesc *copy,
 			  IS_ERR(copy) ? 0 : copy->id, PTR_ERR_OR_ZERO(copy));
 }
 
+/*
+ * Count an invalidation of a persistent descriptor's ranges.
+ * Context: an invalidation callback, any context.
+ */
+void pmdesc_observe_invalidation(enum mmu_notifier_event event)
+{
+	unsigned int i = min_t(unsigned int, event, PMDESC_EVENTS - 1);
+
+	this_cpu_inc(pmdesc_cpu_stats.invalidations[i]);
+}
+
 /* Count and trace the last put of @d. */
 void pmdesc_observe_release(const struct pmdesc *d)
 {
@@ -91,12 +123,15 @@ static void pmdesc_stats_sum(struct pmdesc_stats *sum)
 		for (i = 0; i < PMDESC_OUTCOME_NR; i++)
 			sum->copies[i] += cpu_stats->copies[i];
 		sum->fast += cpu_stats->fast;
+		for (i = 0; i < PMDESC_EVENTS; i++)
+			sum->invalidations[i] += cpu_stats->invalidations[i];
 	}
 }
 
 static int pmdesc_stats_show(struct seq_file *m, void *unused)
 {
 	struct pmdesc_stats st;
+	unsigned int i;
 
 	pmdesc_stats_sum(&st);
 	seq_printf(m, "descriptors_live %ld\n", st.live);
@@ -106,6 +141,9 @@ static int pmdesc_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "copies_fresh %ld\n", st.copies[PMDESC_OUTCOME_FRESH]);
 	seq_printf(m, "copies_error %ld\n", st.copies[PMDESC_OUTCOME_ERROR]);
 	seq_printf(m, "copies_fast %ld\n", st.fast);
+	for (i = 0; i < PMDESC_EVENTS; i++)
+		seq_printf(m, "invalidations_%s %ld\n", pmdesc_event_names[i],
+			   st.invalidations[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pmdesc_stats);

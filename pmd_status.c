@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The status area of an open /dev/pmd: an array of __u64 words, one per
- * persistent handle, each counting its descriptor's invalidations through
- * pmdesc_watch(). Userspace maps it read-only and checks a buffer with one
- * load. Its pages are allocated, charged to the opener, as words are
- * handed out.
+ * persistent handle, each counting its descriptor's invalidations that can
+ * replace a page, through pmdesc_watch(). Userspace maps it read-only and
+ * checks a buffer with one load. Its pages are allocated, charged to the
+ * opener, as words are handed out, lowest index first.
  */
 #include <linux/gfp.h>
 #include <linux/idr.h>
@@ -70,8 +70,9 @@ static atomic64_t *pmdesc_status_word(struct pmdesc_file *pf, u32 index)
  * @d: the descriptor; only persistent ones get a word
  *
  * Context: Process context; may sleep.
- * Return: the word's index, or %PMD_STATUS_NONE when @d is not persistent
- * or no word is left; -ENOMEM when out of memory.
+ * Return: the word's index, or %PMD_STATUS_NONE when @d is not persistent;
+ * -ENOMEM when out of memory, -EMFILE when every word is taken (which
+ * max_handles <= %PMD_STATUS_MAX_WORDS prevents).
  */
 s64 pmdesc_status_reserve(struct pmdesc_file *pf, struct pmdesc *d)
 {
@@ -79,10 +80,10 @@ s64 pmdesc_status_reserve(struct pmdesc_file *pf, struct pmdesc *d)
 
 	if (!(pmdesc_flags(d) & PMD_F_PERSISTENT))
 		return PMD_STATUS_NONE;
-	index = ida_alloc_max(&pf->status_ida, PMD_STATUS_WORDS - 1,
+	index = ida_alloc_max(&pf->status_ida, PMD_STATUS_MAX_WORDS - 1,
 			      GFP_KERNEL_ACCOUNT);
 	if (index == -ENOSPC)
-		return PMD_STATUS_NONE;
+		return -EMFILE;
 	if (index < 0)
 		return index;
 	if (!pmdesc_status_page(pf, index)) {
@@ -100,27 +101,30 @@ void pmdesc_status_unreserve(struct pmdesc_file *pf, u32 index)
 }
 
 /*
- * Make the reserved word count @h's invalidations. The word moves first:
- * it may have been another handle's, and a sample taken of it then must not
- * match now.
+ * Make the reserved word count @h's invalidations, and queue @h's events.
+ * The word moves first: it may have been another handle's, and a sample
+ * taken of it then must not match now.
  */
 void pmdesc_status_attach(struct pmdesc_file *pf, struct pmdesc_handle *h)
 {
-	atomic64_t *word;
-
 	if (h->status_index == PMD_STATUS_NONE)
 		return;
-	word = pmdesc_status_word(pf, h->status_index);
-	atomic64_inc(word);
-	pmdesc_watch(h->desc, word);
+	h->word = pmdesc_status_word(pf, h->status_index);
+	atomic64_inc(h->word);
+	h->watcher.changed = pmdesc_handle_changed;
+	pmdesc_watch(h->desc, &h->watcher);
 }
 
-/* Stop @h's word counting: once this returns, nothing writes it. */
+/*
+ * Stop @h's word counting and drop its pending event: once this returns,
+ * nothing writes the word and @h is not queued.
+ */
 void pmdesc_status_detach(struct pmdesc_file *pf, struct pmdesc_handle *h)
 {
 	if (h->status_index == PMD_STATUS_NONE)
 		return;
 	pmdesc_watch(h->desc, NULL);
+	pmdesc_events_forget(pf, h);
 	ida_free(&pf->status_ida, h->status_index);
 }
 
@@ -161,7 +165,7 @@ int pmdesc_status_mmap(struct file *filp, struct vm_area_struct *vma)
 		return -EPERM;
 	if (vma->vm_flags & VM_WRITE)
 		return -EPERM;
-	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > PMD_STATUS_SIZE)
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > PMD_STATUS_MAX_SIZE)
 		return -EINVAL;
 	vm_flags_clear(vma, VM_MAYWRITE);
 	vm_flags_set(vma, VM_DONTCOPY | VM_DONTDUMP | VM_DONTEXPAND);

@@ -237,7 +237,7 @@ static void copy_persistent_fresh_over_memlock_fails(struct kunit *test)
 
 /*
  * An invalidation that changes nothing the descriptor recorded (here: a page
- * between its two ranges) moves the watch counter; the copy still returns
+ * between its two ranges) calls the watcher; the copy still returns
  * the original, through the slow path.
  */
 static void copy_persistent_spurious_invalidation_returns_original(struct kunit *test)
@@ -248,21 +248,20 @@ static void copy_persistent_spurious_invalidation_returns_original(struct kunit 
 		{ .addr = uaddr + 2 * PAGE_SIZE, .len = PAGE_SIZE },
 	};
 	/* Outlives the descriptor, whose release comes later. */
-	atomic64_t *counter = kunit_kzalloc(test, sizeof(*counter), GFP_KERNEL);
+	struct pmdesc_test_watcher *tw = pmdesc_test_watcher(test);
 	struct pmdesc *d;
 	s64 seen;
 
-	KUNIT_ASSERT_NOT_NULL(test, counter);
 	d = pmdesc_test_create_ranges(test, r, ARRAY_SIZE(r), PMDESC_RW);
-	KUNIT_ASSERT_EQ(test, pmdesc_watch(d, counter), 0);
+	KUNIT_ASSERT_EQ(test, pmdesc_watch(d, &tw->w), 0);
 	pmdesc_test_copy_original(test, d);
-	KUNIT_EXPECT_EQ(test, atomic64_read(counter), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&tw->calls), 0);
 	pmdesc_test_zap_page(test, uaddr + PAGE_SIZE);
-	KUNIT_EXPECT_GT(test, atomic64_read(counter), 0);
+	KUNIT_EXPECT_GT(test, atomic64_read(&tw->calls), 0);
 	pmdesc_test_copy_original(test, d);
-	seen = atomic64_read(counter);
+	seen = atomic64_read(&tw->calls);
 	pmdesc_test_zap_page(test, uaddr + 2 * PAGE_SIZE);
-	KUNIT_EXPECT_GT(test, atomic64_read(counter), seen);
+	KUNIT_EXPECT_GT(test, atomic64_read(&tw->calls), seen);
 	pmdesc_test_copy_fresh(test, d);
 }
 

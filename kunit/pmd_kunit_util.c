@@ -369,6 +369,27 @@ void pmdesc_test_expect_kernel_bytes(struct kunit *test, struct pmdesc *d,
 	KUNIT_EXPECT_MEMEQ(test, want + len - sizeof(msg), msg, sizeof(msg));
 }
 
+static void pmdesc_test_watcher_changed(struct pmdesc_watcher *w)
+{
+	atomic64_inc(&container_of(w, struct pmdesc_test_watcher, w)->calls);
+}
+
+/**
+ * pmdesc_test_watcher() - A counting watcher that lives as long as the case.
+ * @test: the case.
+ *
+ * Return: the watcher, never called yet.
+ */
+struct pmdesc_test_watcher *pmdesc_test_watcher(struct kunit *test)
+{
+	struct pmdesc_test_watcher *tw;
+
+	tw = kunit_kzalloc(test, sizeof(*tw), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, tw);
+	tw->w.changed = pmdesc_test_watcher_changed;
+	return tw;
+}
+
 /**
  * pmdesc_test_expect_not_copyable() - Expect pmdesc_copy_persistent() and
  *	pmdesc_watch() to refuse a descriptor.
@@ -377,10 +398,9 @@ void pmdesc_test_expect_kernel_bytes(struct kunit *test, struct pmdesc *d,
  */
 void pmdesc_test_expect_not_copyable(struct kunit *test, struct pmdesc *d)
 {
-	atomic64_t counter = ATOMIC64_INIT(0);
-
 	KUNIT_EXPECT_PTR_EQ(test, pmdesc_copy_persistent(d), ERR_PTR(-EINVAL));
-	KUNIT_EXPECT_EQ(test, pmdesc_watch(d, &counter), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pmdesc_watch(d, &pmdesc_test_watcher(test)->w),
+			-EINVAL);
 }
 
 /**

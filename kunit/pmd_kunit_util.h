@@ -40,6 +40,18 @@ struct page;
  * @saved: the task's RLIMIT_MEMLOCK before.
  * @old_cred: the credentials before, with CAP_IPC_LOCK as they had it.
  */
+/**
+ * struct pmdesc_test_watcher - a pmdesc_watch() watcher that counts its calls
+ * @w: the watcher
+ * @calls: how often @w was called
+ */
+struct pmdesc_test_watcher {
+	struct pmdesc_watcher w;
+	atomic64_t calls;
+};
+
+struct pmdesc_test_watcher *pmdesc_test_watcher(struct kunit *test);
+
 struct pmdesc_test_memlock {
 	struct rlimit saved;
 	const struct cred *old_cred;

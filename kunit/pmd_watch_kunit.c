@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of pmdesc_watch(): which descriptors take a counter, and that
- * a replaced counter is never counted into again.
+ * KUnit tests of pmdesc_watch(): which descriptors take a watcher, and that
+ * a replaced watcher is never called again.
  */
 #include <kunit/test.h>
 #include <linux/atomic.h>
@@ -18,11 +18,11 @@
 static void watch_needs_persistent(struct kunit *test)
 {
 	unsigned long uaddr = pmdesc_test_map_anon(test, 1);
-	atomic64_t counter = ATOMIC64_INIT(0);
 	struct pmdesc *d;
 
 	d = pmdesc_test_create_one(test, uaddr, PAGE_SIZE, PMD_F_DEVICE_READS);
-	KUNIT_EXPECT_EQ(test, pmdesc_watch(d, &counter), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pmdesc_watch(d, &pmdesc_test_watcher(test)->w),
+			-EINVAL);
 }
 
 struct pmdesc_test_invalidate_loop {
@@ -54,10 +54,10 @@ static int pmdesc_test_invalidate_loop_fn(void *data)
 #define PMDESC_TEST_WATCH_ROUNDS 50000
 
 /*
- * Once pmdesc_watch() replaced a counter, no invalidation touches it any
+ * Once pmdesc_watch() replaced a watcher, no invalidation calls it any
  * more, so its owner may free it. While a thread keeps invalidating the
- * page between two ranges, hand counters out round-robin and replace each
- * one: each must keep the value it had when it was replaced. Measured: the
+ * page between two ranges, hand watchers out round-robin and replace each
+ * one: each must keep the count it had when it was replaced. Measured: the
  * old lockless replacement let 17 of 50000 counters move late.
  */
 static void watch_replacement_waits_for_callbacks(struct kunit *test)
@@ -72,18 +72,17 @@ static void watch_replacement_waits_for_callbacks(struct kunit *test)
 		.uaddr = uaddr + PAGE_SIZE,
 	};
 	unsigned long i, slot, late = 0, counted = 0;
+	struct pmdesc_test_watcher *watchers[PMDESC_TEST_WATCH_SLOTS];
 	struct task_struct *task;
-	atomic64_t *counters;
 	struct pmdesc *d;
 	s64 *left_at;
 
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "the race needs two CPUs");
-	counters = kunit_kcalloc(test, PMDESC_TEST_WATCH_SLOTS,
-				 sizeof(*counters), GFP_KERNEL);
+	for (slot = 0; slot < PMDESC_TEST_WATCH_SLOTS; slot++)
+		watchers[slot] = pmdesc_test_watcher(test);
 	left_at = kunit_kcalloc(test, PMDESC_TEST_WATCH_SLOTS,
 				sizeof(*left_at), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, counters);
 	KUNIT_ASSERT_NOT_NULL(test, left_at);
 	d = pmdesc_test_create_ranges(test, r, ARRAY_SIZE(r), PMDESC_RW);
 	init_completion(&il.done);
@@ -92,19 +91,19 @@ static void watch_replacement_waits_for_callbacks(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, task);
 	for (i = 0; i < PMDESC_TEST_WATCH_ROUNDS; i++) {
 		slot = i % PMDESC_TEST_WATCH_SLOTS;
-		if (atomic64_read(&counters[slot]) != left_at[slot])
+		if (atomic64_read(&watchers[slot]->calls) != left_at[slot])
 			late++;
-		atomic64_set(&counters[slot], 0);
-		pmdesc_watch(d, &counters[slot]);
+		atomic64_set(&watchers[slot]->calls, 0);
+		pmdesc_watch(d, &watchers[slot]->w);
 		cond_resched();
 		pmdesc_watch(d, NULL);
-		left_at[slot] = atomic64_read(&counters[slot]);
+		left_at[slot] = atomic64_read(&watchers[slot]->calls);
 		counted += left_at[slot];
 	}
 	atomic_set(&il.stop, 1);
 	wait_for_completion(&il.done);
 	KUNIT_EXPECT_EQ_MSG(test, late, 0,
-			    "invalidations counted after the counter's replacement");
+			    "a watcher called after its replacement");
 	KUNIT_EXPECT_GT_MSG(test, counted, 0, "no invalidation was counted");
 }
 

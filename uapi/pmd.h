@@ -76,7 +76,8 @@ struct pmd_range {
  *   above %PMD_MAX_RANGES, a zero-length range, addr + len overflowing or
  *   above the user address limit, read/write/pfns outside the descriptor,
  *   COPY of a descriptor without %PMD_F_PERSISTENT; mmap of the status area
- *   at an offset or beyond %PMD_STATUS_SIZE.
+ *   at an offset or beyond %PMD_STATUS_MAX_SIZE; a nonzero __reserved
+ *   field; COPY_BATCH of more than %PMD_COPY_BATCH_MAX entries.
  * - E2BIG: nonzero bytes beyond the v1 struct.
  * - ENOENT: unknown handle.
  * - EFAULT: a page that cannot be pinned (unmapped, VM_IO/VM_PFNMAP, a
@@ -85,12 +86,14 @@ struct pmd_range {
  *   memfd and hugetlbfs), or a bad user pointer.
  * - ENOMEM: out of memory, RLIMIT_MEMLOCK exceeded, or a page pinned so
  *   often that its reference count nears its limit.
- * - EINTR: the caller was killed (CREATE, COPY, READ, WRITE, PFNS).
+ * - EINTR: the caller was killed (CREATE, COPY, COPY_BATCH, READ, WRITE,
+ *   PFNS).
  * - EBUSY: COPY: invalidations of the span of the ranges (the gaps between
  *   them included) kept racing with the comparison for a second; nothing
  *   changed, try again.
  * - EMFILE: CREATE or a fresh COPY would give the file more handles than
- *   the module parameter max_handles allows (default 65536).
+ *   the module parameter max_handles allows (default 65536, at most
+ *   %PMD_STATUS_MAX_WORDS, so that every persistent handle has a word).
  * - EOVERFLOW: COPY would give a handle more than %PMD_MAX_HANDLE_REFS
  *   references.
  * - EPERM: the calling address space is not the opener's; WRITE through a
@@ -109,6 +112,7 @@ enum {
 	PMD_CMD_READ = 0x84,
 	PMD_CMD_WRITE = 0x85,
 	PMD_CMD_PFNS = 0x86,
+	PMD_CMD_COPY_BATCH = 0x87,
 };
 
 /**
@@ -118,6 +122,12 @@ enum {
  * @ranges: user pointer to an array of struct pmd_range
  * @nr_ranges: entries in @ranges, 1 to %PMD_MAX_RANGES
  * @handle: out: the new descriptor's handle, holding one reference
+ * @cookie: any value, given back in the handle's &struct pmd_event records
+ *          (and in those of fresh copies made from it); after ABI v1, so 0
+ *          for callers with the v1 struct
+ * @status_index: out: the handle's word in the status area, or
+ *                %PMD_STATUS_NONE when not %PMD_F_PERSISTENT
+ * @__reserved: must be 0 (else -EINVAL)
  *
  * Pins every page that the bytes of the ranges touch and records them.
  */
@@ -127,6 +137,9 @@ struct pmd_create {
 	__aligned_u64 ranges;
 	__u32 nr_ranges;
 	__u32 handle;
+	__aligned_u64 cookie;
+	__u32 status_index;
+	__u32 __reserved;
 };
 
 #define PMD_IOC_CREATE _IO(PMD_TYPE, PMD_CMD_CREATE)
@@ -150,15 +163,54 @@ enum pmd_copy_result {
  * @handle: a descriptor created with %PMD_F_PERSISTENT
  * @new_handle: out: @handle or a new handle, see &enum pmd_copy_result
  * @result: out: an &enum pmd_copy_result
+ * @status_index: out (after ABI v1): @new_handle's word in the status area
  */
 struct pmd_copy {
 	__u32 size;
 	__u32 handle;
 	__u32 new_handle;
 	__u32 result;
+	__u32 status_index;
 };
 
 #define PMD_IOC_COPY _IO(PMD_TYPE, PMD_CMD_COPY)
+
+/**
+ * struct pmd_copy_entry - one COPY of a PMD_IOC_COPY_BATCH
+ * @handle: as &struct pmd_copy.handle
+ * @new_handle: out: as &struct pmd_copy.new_handle; 0 on error
+ * @result: out: an &enum pmd_copy_result, or a negative errno: any error of
+ *          PMD_IOC_COPY but EFAULT for the entry itself, and EINTR
+ * @status_index: out: as &struct pmd_copy.status_index
+ */
+struct pmd_copy_entry {
+	__u32 handle;
+	__u32 new_handle;
+	__s32 result;
+	__u32 status_index;
+};
+
+/**
+ * struct pmd_copy_batch - PMD_IOC_COPY_BATCH, many COPYs in one call
+ * @size: sizeof(struct pmd_copy_batch)
+ * @nr: entries in @entries, at most %PMD_COPY_BATCH_MAX
+ * @entries: user pointer to an array of struct pmd_copy_entry
+ *
+ * Runs a COPY for each entry in order, each on its own: an entry's error
+ * is its @result and undoes none of the others. The call itself fails only
+ * with EFAULT when an entry cannot be read or written back (the entries
+ * before it are done, that one and the rest untouched), and with EINTR
+ * when the caller is killed; else it returns 0.
+ */
+struct pmd_copy_batch {
+	__u32 size;
+	__u32 nr;
+	__aligned_u64 entries;
+};
+
+#define PMD_COPY_BATCH_MAX	65536
+
+#define PMD_IOC_COPY_BATCH _IO(PMD_TYPE, PMD_CMD_COPY_BATCH)
 
 /**
  * struct pmd_release - PMD_IOC_RELEASE
@@ -242,27 +294,66 @@ struct pmd_pfns {
 /**
  * DOC: status area
  *
- * mmap() of /dev/pmd, read-only, at offset 0 and up to %PMD_STATUS_SIZE
- * bytes, shows an array of __u64 status words. The mapping can never be
- * made writable (mprotect() is -EACCES, a forced write through
- * /proc/<pid>/mem fails) and a forked child does not inherit it. The
- * area's memory is allocated, and charged to the opener, a page at a time
- * as words are handed out; a page that holds no word handed out yet reads
- * as SIGBUS. Each persistent handle that
- * got one (see &struct pmd_info.status_index) owns a word, which the kernel
- * increments whenever the memory behind the descriptor's ranges may have
- * changed (any invalidation: munmap, MADV_DONTNEED, mremap, fork, ...).
+ * mmap() of /dev/pmd, read-only, at offset 0 and up to
+ * %PMD_STATUS_MAX_SIZE bytes, shows an array of __u64 status words, one for
+ * each persistent handle of the file (&struct pmd_create.status_index,
+ * &struct pmd_copy.status_index, &struct pmd_info.status_index). Map the
+ * whole %PMD_STATUS_MAX_SIZE once: it costs address space only. The area's
+ * memory is allocated, and charged to the opener's memory cgroup, a page at
+ * a time as words are handed out, so a file with ten handles costs one page;
+ * a word whose index was handed out is always backed, one past every word
+ * handed out so far may read as SIGBUS. The mapping can never be made
+ * writable (mprotect() is -EACCES, a forced write through /proc/<pid>/mem
+ * fails) and a forked child does not inherit it.
+ *
+ * The kernel increments a handle's word whenever the memory behind the
+ * descriptor's ranges may have changed: an invalidation that can replace a
+ * page (munmap, MADV_DONTNEED, mremap, a hole punched in the file, reclaim
+ * or migration attempts). Protection-only changes cannot replace a pinned
+ * page and move no word: mprotect(), NUMA-balancing scans, the write
+ * protection of fork(), userfaultfd write-protect, soft-dirty clearing.
  *
  * A registration cache checks validity with one load: sample the word, then
  * COPY; while the word still equals the sample, a COPY would return
  * %PMD_COPY_ORIGINAL again, so none is needed. A moved word may be
- * spurious (COPY then returns the original through its slow path); an
- * unmoved word never hides a change. A handle's word is its own while the
- * handle exists; a word moves when it is handed to a new handle, so a
- * sample of it taken for an earlier handle never matches.
+ * spurious (a page was looked at but not replaced; COPY then returns the
+ * original through its slow path); an unmoved word never hides a change.
+ * A handle's word is its own while the handle exists; a word moves when it
+ * is handed to a new handle, so a sample of it taken for an earlier handle
+ * never matches.
  */
-#define PMD_STATUS_WORDS	4096
-#define PMD_STATUS_SIZE		(PMD_STATUS_WORDS * sizeof(__u64))
+#define PMD_STATUS_MAX_WORDS	0x100000U
+#define PMD_STATUS_MAX_SIZE	(PMD_STATUS_MAX_WORDS * sizeof(__u64))
 #define PMD_STATUS_NONE		0xffffffffU
+
+/**
+ * DOC: event queue
+ *
+ * read() of /dev/pmd returns whole &struct pmd_event records, one for each
+ * handle whose status word moved since the handle was last reported, in
+ * the order they first moved. A handle is queued at most once until it is
+ * read, so the queue holds at most one record per handle and never
+ * overflows; a released handle is never reported. poll(), select() and
+ * epoll report the file readable (EPOLLIN) while a record is pending.
+ * read() blocks until one is, unless the file is O_NONBLOCK.
+ *
+ * Errors of read(): EINVAL for a buffer smaller than one record; EAGAIN
+ * when none is pending and the file is O_NONBLOCK; EINTR (ERESTARTSYS)
+ * for a signal while waiting; EFAULT for a bad buffer (the records not
+ * copied stay queued); EPERM from any address space but the opener's.
+ */
+
+/**
+ * struct pmd_event - a record of the event queue
+ * @handle: a handle whose status word moved
+ * @flags: 0; a later ABI may set bits here
+ * @cookie: &struct pmd_create.cookie of the handle, or of the handle it was
+ *          copied from
+ */
+struct pmd_event {
+	__u32 handle;
+	__u32 flags;
+	__aligned_u64 cookie;
+};
 
 #endif /* _UAPI_PMD_H */
