@@ -874,7 +874,7 @@ TEST_F(pmd, status_area_is_read_only)
 	ASSERT_EQ(MAP_FAILED, mmap(NULL, page_size, PROT_READ, MAP_SHARED,
 				   self->fd, page_size));
 	ASSERT_EQ(EINVAL, errno);
-	ASSERT_EQ(MAP_FAILED, mmap(NULL, PMD_STATUS_SIZE + page_size,
+	ASSERT_EQ(MAP_FAILED, mmap(NULL, PMD_STATUS_MAX_SIZE + page_size,
 				   PROT_READ, MAP_SHARED, self->fd, 0));
 	ASSERT_EQ(0, pmd_status_unmap(status));
 }
@@ -1108,7 +1108,7 @@ static int poke_proc_mem(const void *addr, const void *src, size_t len)
 /* In a forked child: the status mapping at @status must not be there. */
 static void child_status_absent(int fd, void *status, size_t len)
 {
-	unsigned char vec[PMD_STATUS_SIZE / 4096];
+	unsigned char vec[PMD_STATUS_MAX_SIZE / 4096];
 
 	CHILD_CHECK(len / page_size <= sizeof(vec));
 	CHILD_CHECK(mincore(status, len, vec) == -1 && errno == ENOMEM);
@@ -1122,7 +1122,7 @@ static void child_status_absent(int fd, void *status, size_t len)
  */
 TEST_F(pmd, status_area_cannot_be_made_private)
 {
-	const __u64 *status = mmap(NULL, PMD_STATUS_SIZE, PROT_READ,
+	const __u64 *status = mmap(NULL, PMD_STATUS_MAX_SIZE, PROT_READ,
 				   MAP_PRIVATE, self->fd, 0);
 	__u32 h, idx;
 	__u64 w;
@@ -1134,11 +1134,11 @@ TEST_F(pmd, status_area_cannot_be_made_private)
 	w = pmd_status_word(status, idx);
 	EXPECT_EQ(-1, poke_proc_mem(&status[idx], &w, sizeof(w)))
 		TH_LOG("a forced write into the status mapping succeeded");
-	EXPECT_EQ(-1, mprotect((void *)status, PMD_STATUS_SIZE,
+	EXPECT_EQ(-1, mprotect((void *)status, PMD_STATUS_MAX_SIZE,
 			       PROT_READ | PROT_WRITE))
 		TH_LOG("mprotect(PROT_WRITE) of the status mapping succeeded");
 	EXPECT_EQ(0, in_child(child_status_absent, self->fd, (void *)status,
-			      PMD_STATUS_SIZE))
+			      PMD_STATUS_MAX_SIZE))
 		TH_LOG("a forked child inherited the status mapping");
 	ASSERT_EQ(0, madvise(self->buf + page_size, page_size, MADV_DONTNEED));
 	EXPECT_NE(w, pmd_status_word(status, idx))

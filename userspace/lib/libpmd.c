@@ -44,7 +44,28 @@ int _pmd_create(int fd, const void *addr, size_t len, __u32 flags,
 	return _pmd_create_ranges(fd, &r, 1, flags, handle);
 }
 
-int _pmd_copy(int fd, __u32 handle, __u32 *new_handle)
+int _pmd_create_cookie(int fd, const void *addr, size_t len, __u32 flags,
+		       __u64 cookie, __u32 *handle, __u32 *status_index)
+{
+	struct pmd_range r = { .addr = (uintptr_t)addr, .len = len };
+	struct pmd_create c = {
+		.size = sizeof(c),
+		.flags = flags,
+		.ranges = (uintptr_t)&r,
+		.nr_ranges = 1,
+		.cookie = cookie,
+	};
+	int ret = _pmd_ioctl(fd, PMD_IOC_CREATE, &c);
+
+	if (ret)
+		return ret;
+	*handle = c.handle;
+	*status_index = c.status_index;
+	return 0;
+}
+
+int _pmd_copy_index(int fd, __u32 handle, __u32 *new_handle,
+		    __u32 *status_index)
 {
 	struct pmd_copy c = { .size = sizeof(c), .handle = handle };
 	int ret = _pmd_ioctl(fd, PMD_IOC_COPY, &c);
@@ -52,7 +73,33 @@ int _pmd_copy(int fd, __u32 handle, __u32 *new_handle)
 	if (ret)
 		return ret;
 	*new_handle = c.new_handle;
+	*status_index = c.status_index;
 	return c.result;
+}
+
+int _pmd_copy(int fd, __u32 handle, __u32 *new_handle)
+{
+	__u32 status_index;
+
+	return _pmd_copy_index(fd, handle, new_handle, &status_index);
+}
+
+int _pmd_copy_batch(int fd, struct pmd_copy_entry *e, __u32 nr)
+{
+	struct pmd_copy_batch b = {
+		.size = sizeof(b),
+		.nr = nr,
+		.entries = (uintptr_t)e,
+	};
+
+	return _pmd_ioctl(fd, PMD_IOC_COPY_BATCH, &b);
+}
+
+long _pmd_read_events(int fd, struct pmd_event *ev, size_t max)
+{
+	ssize_t n = read(fd, ev, max * sizeof(*ev));
+
+	return n < 0 ? -errno : n / (long)sizeof(*ev);
 }
 
 int _pmd_release(int fd, __u32 handle)
@@ -110,14 +157,14 @@ int _pmd_pfns(int fd, __u32 handle, __u64 first, __u64 nr, __u64 *pfns)
 
 const __u64 *_pmd_status_map(int fd)
 {
-	void *p = mmap(NULL, PMD_STATUS_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, PMD_STATUS_MAX_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
 
 int pmd_status_unmap(const __u64 *area)
 {
-	return munmap((void *)area, PMD_STATUS_SIZE) ? -errno : 0;
+	return munmap((void *)area, PMD_STATUS_MAX_SIZE) ? -errno : 0;
 }
 
 __u32 pmd_status_index(int fd, __u32 handle)
@@ -158,6 +205,27 @@ __u32 pmd_create(int fd, const void *addr, size_t len, __u32 flags)
 
 	pmd_check(_pmd_create(fd, addr, len, flags, &handle), "CREATE");
 	return handle;
+}
+
+void pmd_copy_batch(int fd, struct pmd_copy_entry *e, __u32 nr)
+{
+	pmd_check(_pmd_copy_batch(fd, e, nr), "COPY_BATCH");
+}
+
+size_t pmd_read_events(int fd, struct pmd_event *ev, size_t max)
+{
+	int flags = fcntl(fd, F_GETFL);
+	long n;
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK))
+		pmd_die("fcntl");
+	n = _pmd_read_events(fd, ev, max);
+	if (fcntl(fd, F_SETFL, flags))
+		pmd_die("fcntl");
+	if (n == -EAGAIN)
+		return 0;
+	pmd_check(n < 0 ? n : 0, "read events");
+	return n;
 }
 
 int pmd_copy(int fd, __u32 handle, __u32 *new_handle)
@@ -285,6 +353,16 @@ int pmd_stats_read(struct pmd_stats *st)
 		{ "copies_fresh", offsetof(struct pmd_stats, fresh) },
 		{ "copies_error", offsetof(struct pmd_stats, error) },
 		{ "copies_fast", offsetof(struct pmd_stats, fast) },
+		{ "invalidations_unmap", offsetof(struct pmd_stats, inval_unmap) },
+		{ "invalidations_clear", offsetof(struct pmd_stats, inval_clear) },
+		{ "invalidations_migrate",
+		  offsetof(struct pmd_stats, inval_migrate) },
+		{ "invalidations_protection_vma",
+		  offsetof(struct pmd_stats, inval_protection_vma) },
+		{ "invalidations_protection_page",
+		  offsetof(struct pmd_stats, inval_protection_page) },
+		{ "invalidations_soft_dirty",
+		  offsetof(struct pmd_stats, inval_soft_dirty) },
 	};
 	unsigned int i;
 	long val;

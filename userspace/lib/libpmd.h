@@ -32,8 +32,31 @@ int _pmd_create_ranges(int fd, const struct pmd_range *r, __u32 nr,
 int _pmd_create(int fd, const void *addr, size_t len, __u32 flags,
 		__u32 *handle);
 
+/*
+ * CREATE over the @len bytes at @addr with @cookie for its events; the
+ * handle in *@handle, its status word in *@status_index. 0 or -errno.
+ */
+int _pmd_create_cookie(int fd, const void *addr, size_t len, __u32 flags,
+		       __u64 cookie, __u32 *handle, __u32 *status_index);
+
 /* COPY: PMD_COPY_ORIGINAL or PMD_COPY_FRESH (handle in *@new_handle), or -errno. */
 int _pmd_copy(int fd, __u32 handle, __u32 *new_handle);
+
+/* _pmd_copy(), also giving the new handle's status word in *@status_index. */
+int _pmd_copy_index(int fd, __u32 handle, __u32 *new_handle,
+		    __u32 *status_index);
+
+/*
+ * COPY_BATCH of the @nr entries at @e, whose handles the caller set; each
+ * entry gets its own result. 0, or -errno of the call itself.
+ */
+int _pmd_copy_batch(int fd, struct pmd_copy_entry *e, __u32 nr);
+
+/*
+ * read() up to @max event records into @ev: how many, or -errno (-EAGAIN
+ * when none is pending on an O_NONBLOCK file).
+ */
+long _pmd_read_events(int fd, struct pmd_event *ev, size_t max);
 
 /* RELEASE one reference of @handle. 0 or -errno. */
 int _pmd_release(int fd, __u32 handle);
@@ -49,7 +72,11 @@ int _pmd_write(int fd, __u32 handle, __u64 offset, const void *buf,
 /* PFNS of pages @first to @first + @nr - 1 into @pfns. 0 or -errno. */
 int _pmd_pfns(int fd, __u32 handle, __u64 first, __u64 nr, __u64 *pfns);
 
-/* The status area of @fd mapped read-only, or NULL with errno set. */
+/*
+ * The status area of @fd mapped read-only, all PMD_STATUS_MAX_SIZE bytes of
+ * it (address space only: the kernel backs the words it hands out), or NULL
+ * with errno set.
+ */
 const __u64 *_pmd_status_map(int fd);
 
 /* Unmap a status area of _pmd_status_map(). 0 or -errno. */
@@ -73,6 +100,9 @@ void pmd_check(int err, const char *what);
 /* The checked forms: they return what succeeded, or die. */
 int pmd_open(void);
 __u32 pmd_create(int fd, const void *addr, size_t len, __u32 flags);
+void pmd_copy_batch(int fd, struct pmd_copy_entry *e, __u32 nr);
+/* Read pending events without blocking: how many (0 when none). */
+size_t pmd_read_events(int fd, struct pmd_event *ev, size_t max);
 /* COPY: PMD_COPY_ORIGINAL or PMD_COPY_FRESH, the handle in *@new_handle. */
 int pmd_copy(int fd, __u32 handle, __u32 *new_handle);
 /* COPY that must return @expect: the handle it returned. */
@@ -111,6 +141,10 @@ struct pmd_stats {
 	long fresh;	/* copies_fresh */
 	long error;	/* copies_error */
 	long fast;	/* copies_fast */
+	/* invalidations_*: those that move words and sequences ... */
+	long inval_unmap, inval_clear, inval_migrate;
+	/* ... and the protection-only ones, which do not */
+	long inval_protection_vma, inval_protection_page, inval_soft_dirty;
 };
 
 /* Read every counter of PMD_STATS_PATH: 0, or -1 if one is missing. */
