@@ -67,8 +67,8 @@ kunit-x86:
 vm-test:
 	scripts/deps.sh $(VM_DEPS) linux-headers-amd64 linux-headers-6.12-amd64 \
 		linux-source-6.12
-	scripts/vm-run.sh -k 6.1 pmd_test
-	scripts/vm-run.sh -k 6.12 pmd_test
+	scripts/vm-run.sh -k 6.1 -n 2 -m 1G pmd_test
+	scripts/vm-run.sh -k 6.12 -n 2 -m 1G pmd_test
 
 demo:
 	scripts/deps.sh $(VM_DEPS) linux-headers-6.12-amd64
@@ -85,7 +85,7 @@ FUZZ_CALLS ?= 200000
 
 vm-test-debug:
 	scripts/deps.sh $(DEBUG_DEPS)
-	PMD_PROGRAMS=pmd_test scripts/vm-run.sh -k debug -m 2G pmd_test
+	PMD_PROGRAMS=pmd_test scripts/vm-run.sh -k debug -n 2 -m 2G pmd_test
 
 stress:
 	scripts/deps.sh $(DEBUG_DEPS)

@@ -103,7 +103,7 @@ result "$rc" "KUnit on the x86_64 debug kernel (KASAN, lockdep, kmemleak), kunit
 
 for series in 6.1 6.12; do
 	rc=0
-	scripts/vm-run.sh -k "$series" pmd_test || rc=$?
+	scripts/vm-run.sh -k "$series" -n 2 -m 1G pmd_test || rc=$?
 	result "$rc" "pmd_test in the dev VM on Debian's $series kernel"
 done
 

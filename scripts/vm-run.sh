@@ -4,9 +4,11 @@
 # kernels, boot that kernel in QEMU (TCG) on a busybox initramfs, insmod,
 # run a command, rmmod, power off. Prints the serial console.
 #
-# usage: scripts/vm-run.sh [-k 6.1|6.12|debug] [-m MEM] [-s CPUS]
+# usage: scripts/vm-run.sh [-k 6.1|6.12|debug] [-m MEM] [-s CPUS] [-n NODES]
 #                          [-t SECONDS] [-i] [-f FILE]... COMMAND...
 #
+# -n NODES splits the memory (MEM in M or G) and the CPUs evenly into that
+# many NUMA nodes, one CPU each at least, for NUMA balancing to scan.
 # -k debug boots the debug kernel of scripts/debug-kernel.sh (KASAN,
 # lockdep, DEBUG_VM, kmemleak, fault injection) with the pmdesc.ko built in
 # its tree; kmemleak is scanned after the run and any leak fails it.
@@ -27,11 +29,13 @@ series=6.12
 mem=1G
 cpus=2
 timeout=600
+nodes=1
 files=
 traces='|Call Trace'
-while getopts k:m:s:t:f:i opt; do
+while getopts k:m:s:n:t:f:i opt; do
 	case $opt in
 	i) traces= ;;
+	n) nodes=$OPTARG ;;
 	k) series=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	s) cpus=$OPTARG ;;
@@ -41,7 +45,24 @@ while getopts k:m:s:t:f:i opt; do
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -gt 0 ] || { echo "usage: $0 [-k 6.1|6.12|debug] [-m MEM] [-s CPUS] [-t SECONDS] [-f FILE]... COMMAND..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 [-k 6.1|6.12|debug] [-m MEM] [-s CPUS] [-n NODES] [-t SECONDS] [-f FILE]... COMMAND..." >&2; exit 2; }
+
+# The QEMU options of -n: a RAM backend and a node per node.
+numa=
+if [ "$nodes" -gt 1 ]; then
+	case $mem in
+	*G) mib=$((${mem%G} * 1024)) ;;
+	*M) mib=${mem%M} ;;
+	*) echo "$0: -n needs -m in M or G" >&2; exit 2 ;;
+	esac
+	[ "$cpus" -ge "$nodes" ] || cpus=$nodes
+	i=0
+	while [ $i -lt "$nodes" ]; do
+		numa="$numa -object memory-backend-ram,id=m$i,size=$((mib / nodes))M"
+		numa="$numa -numa node,memdev=m$i,cpus=$((i * cpus / nodes))-$(((i + 1) * cpus / nodes - 1))"
+		i=$((i + 1))
+	done
+fi
 
 cache=$top/.cache
 if [ "$series" = debug ]; then
@@ -154,7 +175,7 @@ chmod +x "$root/init"
 
 boot() {
 	timeout "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" \
-		-smp "$cpus" -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
+		-smp "$cpus" $numa -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic" \
 		-nographic -no-reboot < /dev/null > "$work/console.log" 2>&1
 }
