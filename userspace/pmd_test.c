@@ -13,11 +13,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -27,6 +35,10 @@
 #include "pmd_test_utils.h"
 
 #define NPAGES 4
+
+/* The size of @type up to the end of @member: an older ABI's struct. */
+#define offsetofend(type, member) \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
 
 static size_t page_size;
 
@@ -642,7 +654,7 @@ TEST_F(pmd, unknown_ioctl_is_enotty)
 {
 	struct pmd_release r = { .size = sizeof(r) };
 
-	ASSERT_EQ(-ENOTTY, _pmd_ioctl(self->fd, _IO(PMD_TYPE, PMD_CMD_PFNS + 1),
+	ASSERT_EQ(-ENOTTY, _pmd_ioctl(self->fd, _IO(PMD_TYPE, PMD_CMD_COPY_BATCH + 1),
 				      &r));
 	ASSERT_EQ(-ENOTTY, _pmd_ioctl(self->fd, _IO(PMD_TYPE, 0), &r));
 	ASSERT_EQ(-ENOTTY, _pmd_ioctl(self->fd, _IO('x', PMD_CMD_CREATE), &r));
@@ -953,6 +965,29 @@ TEST_F(pmd, status_word_never_hides_a_change)
 	ASSERT_LT(0, checked);
 }
 
+/*
+ * A descriptor of the fixture's buffer but its page 1, which is in the
+ * notifier's span and in no range: an invalidation of that page is one that
+ * changes no recorded page (a spurious one, see spurious_invalidation()).
+ */
+static void create_around_page1(struct __test_metadata *_metadata, int fd,
+				char *buf, size_t len, __u32 *h)
+{
+	struct pmd_range r[] = {
+		{ .addr = (uintptr_t)buf, .len = page_size },
+		{ .addr = (uintptr_t)buf + 2 * page_size,
+		  .len = len - 2 * page_size },
+	};
+
+	ASSERT_EQ(0, _pmd_create_ranges(fd, r, 2, PMD_RW, h));
+}
+
+static void spurious_invalidation(struct __test_metadata *_metadata,
+				  char *buf)
+{
+	ASSERT_EQ(0, madvise(buf + page_size, page_size, MADV_DONTNEED));
+}
+
 /* debugfs counters: every descriptor, pin and copy outcome is counted. */
 TEST_F(pmd, stats_count_descriptors_and_copies)
 {
@@ -960,18 +995,17 @@ TEST_F(pmd, stats_count_descriptors_and_copies)
 	__u32 h = 0, c = 0, fresh = 0;
 
 	ASSERT_EQ(0, pmd_stats_read(&base)) TH_LOG("no %s", PMD_STATS_PATH);
-	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	create_around_page1(_metadata, self->fd, self->buf, self->len, &h);
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.live + 1, st.live);
-	EXPECT_EQ(base.pinned + NPAGES, st.pinned);
+	EXPECT_EQ(base.pinned + NPAGES - 1, st.pinned);
 
 	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.original + 1, st.original);
 	EXPECT_EQ(base.fast + 1, st.fast);
 
-	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
-	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	spurious_invalidation(_metadata, self->buf);
 	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.original + 2, st.original);
@@ -985,7 +1019,7 @@ TEST_F(pmd, stats_count_descriptors_and_copies)
 	EXPECT_EQ(base.fresh + 1, st.fresh);
 	EXPECT_EQ(base.error + 1, st.error);
 	EXPECT_EQ(base.live + 2, st.live);
-	EXPECT_EQ(base.pinned + 2 * NPAGES, st.pinned);
+	EXPECT_EQ(base.pinned + 2 * (NPAGES - 1), st.pinned);
 
 	test_pmd_release(self->fd, fresh);
 	test_pmd_release(self->fd, h);
@@ -994,6 +1028,269 @@ TEST_F(pmd, stats_count_descriptors_and_copies)
 	ASSERT_EQ(0, pmd_stats_read(&st));
 	EXPECT_EQ(base.live, st.live);
 	EXPECT_EQ(base.pinned, st.pinned);
+}
+
+/*
+ * Exact signals: events that only change protections cannot replace a
+ * pinned page, so they move no status word, queue no event, and leave the
+ * copy on its O(1) path. One variant per event, over BUFFERS persistent
+ * descriptors, each of its own mapping.
+ */
+#define BUFFERS 8
+
+struct quiet {
+	int fd;
+	const __u64 *status;
+	char *buf[BUFFERS];
+	size_t len;
+	__u32 h[BUFFERS];
+	__u32 idx[BUFFERS];
+	__u64 word[BUFFERS];
+};
+
+FIXTURE(quiet) {
+	struct quiet t;
+	long pins;
+};
+
+typedef void (*quiet_fn)(struct __test_metadata *_metadata,
+			 struct quiet *t);
+
+FIXTURE_VARIANT(quiet) {
+	quiet_fn event;
+	/* the pmd_stats counter the event must move, if it must */
+	size_t counter;
+};
+
+FIXTURE_SETUP(quiet)
+{
+	int i;
+
+	self->pins = pmd_pins_held();
+	self->t.len = NPAGES * page_size;
+	self->t.buf[0] = open_with_buffer(_metadata, &self->t.fd, self->t.len);
+	self->t.status = test_pmd_status_map(self->t.fd);
+	for (i = 1; i < BUFFERS; i++) {
+		self->t.buf[i] = mmap(NULL, self->t.len, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->t.buf[i]);
+		fill(self->t.buf[i], self->t.len, i);
+	}
+	for (i = 0; i < BUFFERS; i++) {
+		ASSERT_EQ(0, _pmd_create_cookie(self->t.fd, self->t.buf[i],
+						self->t.len, PMD_RW, i,
+						&self->t.h[i], &self->t.idx[i]));
+		self->t.word[i] = pmd_status_word(self->t.status,
+						  self->t.idx[i]);
+	}
+}
+
+FIXTURE_TEARDOWN(quiet)
+{
+	int i;
+
+	pmd_status_unmap(self->t.status);
+	close_without_leaks(_metadata, self->t.fd, self->pins);
+	for (i = 0; i < BUFFERS; i++)
+		munmap(self->t.buf[i], self->t.len);
+}
+
+static void quiet_mprotect(struct __test_metadata *_metadata,
+			   struct quiet *t)
+{
+	int i;
+
+	for (i = 0; i < BUFFERS; i++) {
+		ASSERT_EQ(0, mprotect(t->buf[i], t->len, PROT_READ));
+		ASSERT_EQ(0, mprotect(t->buf[i], t->len,
+				      PROT_READ | PROT_WRITE));
+	}
+}
+
+static void quiet_fork(struct __test_metadata *_metadata, struct quiet *t)
+{
+	int i;
+
+	for (i = 0; i < BUFFERS; i++)
+		ASSERT_EQ(0, in_child(child_writes, t->fd, t->buf[i], t->len));
+	for (i = 0; i < BUFFERS; i++)
+		fill(t->buf[i], t->len, 11);
+}
+
+static void quiet_clear_refs(struct __test_metadata *_metadata,
+			     struct quiet *t)
+{
+	int i;
+
+	ASSERT_EQ(0, pmd_write_file("/proc/self/clear_refs", "4", 0));
+	for (i = 0; i < BUFFERS; i++)
+		fill(t->buf[i], t->len, 12);
+	ASSERT_EQ(0, pmd_write_file("/proc/self/clear_refs", "4", 0));
+}
+
+#define NUMA_DEBUGFS "/sys/kernel/debug/sched/numa_balancing/"
+#define NUMA_SECONDS 20
+
+/*
+ * NUMA_SECONDS of NUMA-balancing scans, as frequent as they go, while the
+ * program runs (the scan is task work of a running task) and writes into
+ * its buffers.
+ */
+static void quiet_numa_balancing(struct __test_metadata *_metadata,
+				 struct quiet *t)
+{
+	time_t end = time(NULL) + NUMA_SECONDS;
+	unsigned char seed = 0;
+	int i;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(return, "one NUMA node: boot the VM with -n 2");
+	ASSERT_EQ(0, pmd_write_file("/proc/sys/kernel/numa_balancing", "1", 0));
+	ASSERT_EQ(0, pmd_write_file(NUMA_DEBUGFS "scan_delay_ms", "0", 0));
+	ASSERT_EQ(0, pmd_write_file(NUMA_DEBUGFS "scan_period_min_ms", "10", 0));
+	ASSERT_EQ(0, pmd_write_file(NUMA_DEBUGFS "scan_period_max_ms", "100", 0));
+	while (time(NULL) < end)
+		for (i = 0; i < BUFFERS; i++)
+			fill(t->buf[i], t->len, seed++);
+	pmd_write_file("/proc/sys/kernel/numa_balancing", "0", 0);
+}
+
+/* The copy while PROT_NONE, by its fast path; and after, unchanged. */
+static void quiet_prot_none(struct __test_metadata *_metadata,
+			    struct quiet *t)
+{
+	__u32 c;
+	int i;
+
+	for (i = 0; i < BUFFERS; i++) {
+		ASSERT_EQ(0, mprotect(t->buf[i], t->len, PROT_NONE));
+		test_pmd_copy(PMD_COPY_ORIGINAL, t->fd, t->h[i], &c);
+		test_pmd_release(t->fd, c);
+	}
+	for (i = 0; i < BUFFERS; i++)
+		ASSERT_EQ(0, mprotect(t->buf[i], t->len,
+				      PROT_READ | PROT_WRITE));
+}
+
+FIXTURE_VARIANT_ADD(quiet, mprotect_and_back) {
+	.event = quiet_mprotect,
+	.counter = offsetof(struct pmd_stats, inval_protection_vma),
+};
+
+FIXTURE_VARIANT_ADD(quiet, fork) {
+	.event = quiet_fork,
+	.counter = offsetof(struct pmd_stats, inval_protection_page),
+};
+
+FIXTURE_VARIANT_ADD(quiet, clear_refs) {
+	.event = quiet_clear_refs,
+	.counter = offsetof(struct pmd_stats, inval_soft_dirty),
+};
+
+FIXTURE_VARIANT_ADD(quiet, numa_balancing) {
+	.event = quiet_numa_balancing,
+	.counter = offsetof(struct pmd_stats, inval_protection_vma),
+};
+
+FIXTURE_VARIANT_ADD(quiet, prot_none) {
+	.event = quiet_prot_none,
+	.counter = offsetof(struct pmd_stats, inval_protection_vma),
+};
+
+static long stat_at(const struct pmd_stats *st, size_t offset)
+{
+	return *(const long *)((const char *)st + offset);
+}
+
+/*
+ * After the event: no word moved, no event queued, and every COPY is the
+ * original by the fast path; the kernel saw the event's invalidations.
+ */
+TEST_F_TIMEOUT(quiet, moves_no_word_and_copies_fast, 120)
+{
+	struct pmd_stats base, st;
+	struct pmd_event ev;
+	__u32 c;
+	int i;
+
+	ASSERT_EQ(0, pmd_stats_read(&base));
+	variant->event(_metadata, &self->t);
+	ASSERT_EQ(0, pmd_stats_read(&st));
+	EXPECT_LT(stat_at(&base, variant->counter),
+		  stat_at(&st, variant->counter))
+		TH_LOG("the event made no invalidation of its kind");
+	for (i = 0; i < BUFFERS; i++)
+		EXPECT_EQ(self->t.word[i],
+			  pmd_status_word(self->t.status, self->t.idx[i]))
+			TH_LOG("buffer %d: the word moved", i);
+	EXPECT_EQ(0, pmd_read_events(self->t.fd, &ev, 1))
+		TH_LOG("handle %u was reported", ev.handle);
+	for (i = 0; i < BUFFERS; i++) {
+		test_pmd_copy(PMD_COPY_ORIGINAL, self->t.fd, self->t.h[i], &c);
+		test_pmd_release(self->t.fd, c);
+	}
+	base = st;
+	ASSERT_EQ(0, pmd_stats_read(&st));
+	EXPECT_EQ(base.fast + BUFFERS, st.fast)
+		TH_LOG("%ld of %d copies took the slow path",
+		       BUFFERS - (st.fast - base.fast), BUFFERS);
+}
+
+/*
+ * Copy table: copy while PROT_NONE by the slow path (an invalidation of
+ * the gap between the ranges forces the compare): the original, as by the
+ * fast path.
+ */
+TEST_F(pmd, copy_of_prot_none_by_compare_is_original)
+{
+	struct pmd_stats base, st;
+	__u32 h = 0, c = 0;
+
+	create_around_page1(_metadata, self->fd, self->buf, self->len, &h);
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_NONE));
+	spurious_invalidation(_metadata, self->buf);
+	ASSERT_EQ(0, pmd_stats_read(&base));
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
+	ASSERT_EQ(0, pmd_stats_read(&st));
+	EXPECT_EQ(base.fast, st.fast) TH_LOG("the copy took the fast path");
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, madvise(self->buf + 2 * page_size, page_size,
+			     MADV_DONTNEED));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_NONE));
+	test_err_pmd_copy(EFAULT, self->fd, h, &c);
+}
+
+/*
+ * A device-writes descriptor under userfaultfd write-protect: the compare
+ * reads, it does not fault for writing (which would wait for the handler
+ * that never comes: this thread is the handler), so the copy is the
+ * original at once.
+ */
+TEST_F(pmd, copy_under_uffd_write_protect_is_original)
+{
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)self->buf, .len = self->len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect wp = {
+		.range = reg.range, .mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+	int uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	__u32 h = 0, c = 0;
+
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd: %s", strerror(errno));
+	if (ioctl(uffd, UFFDIO_API, &api) ||
+	    ioctl(uffd, UFFDIO_REGISTER, &reg))
+		SKIP(return, "no userfaultfd write-protect: %s",
+		     strerror(errno));
+	create_around_page1(_metadata, self->fd, self->buf, self->len, &h);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_WRITEPROTECT, &wp));
+	spurious_invalidation(_metadata, self->buf);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
+	close(uffd);
 }
 
 /* Expect the trace buffer @text to hold a line with @what in it. */
@@ -1012,10 +1309,9 @@ TEST_F(pmd, tracepoints_show_each_outcome)
 		SKIP(return, "this kernel has no tracefs events");
 	ASSERT_EQ(-EINVAL, _pmd_create(self->fd, self->buf, self->len,
 				       ~(__u32)PMD_RW, &h));
-	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	create_around_page1(_metadata, self->fd, self->buf, self->len, &h);
 	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
-	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
-	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	spurious_invalidation(_metadata, self->buf);
 	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
 	ASSERT_EQ(0, pmd_remap(self->buf, self->len));
 	test_pmd_copy(PMD_COPY_FRESH, self->fd, h, &fresh);
@@ -1025,7 +1321,7 @@ TEST_F(pmd, tracepoints_show_each_outcome)
 	ASSERT_NE(NULL, text);
 	EXPECT_TRUE(traced(text,
 			   "pmdesc_create: id=0 kind=user flags=0xfffffff8 nr_pages=0 err=-22"));
-	EXPECT_TRUE(traced(text, "kind=user flags=0x7 nr_pages=4 err=0"));
+	EXPECT_TRUE(traced(text, "kind=user flags=0x7 nr_pages=3 err=0"));
 	EXPECT_TRUE(traced(text, "outcome=original fast=1"));
 	EXPECT_TRUE(traced(text, "outcome=original fast=0"));
 	EXPECT_TRUE(traced(text, "outcome=fresh fast=0"));
@@ -1587,6 +1883,355 @@ TEST_F(max_handles, limits_handles_per_file)
 	test_pmd_copy(PMD_COPY_FRESH, self->fd, h1, &c);
 	ASSERT_EQ(-EMFILE, _pmd_create(self->fd, self->buf, self->len, PMD_RW,
 				       &h2));
+}
+
+/*
+ * Every change of the copy table queues exactly the handles over the
+ * changed memory, once each, with their cookies: here the fixture's handle
+ * (cookie 0) and a second one over the same buffer, not a third over other
+ * memory. poll() reports the file readable exactly while one is queued.
+ */
+TEST_F(change, event_queue_reports_the_changed_handles)
+{
+	char *other = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct pollfd pfd = { .fd = self->t.fd, .events = POLLIN };
+	struct pmd_event ev[4];
+	__u32 same, apart, idx;
+	bool seen_h = false, seen_same = false;
+	size_t i, n;
+
+	ASSERT_NE(MAP_FAILED, other);
+	other[0] = 1;
+	ASSERT_EQ(0, _pmd_create_cookie(self->t.fd, self->t.buf, self->t.len,
+					PMD_RW, 0xc0ffee, &same, &idx));
+	ASSERT_EQ(0, _pmd_create_cookie(self->t.fd, other, page_size, PMD_RW,
+					2, &apart, &idx));
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	variant->change(_metadata, &self->t, variant->page);
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_EQ(POLLIN, pfd.revents);
+	n = pmd_read_events(self->t.fd, ev, ARRAY_SIZE(ev));
+	ASSERT_EQ(2, n);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(0, ev[i].flags);
+		if (ev[i].handle == self->t.h && ev[i].cookie == 0)
+			seen_h = true;
+		else if (ev[i].handle == same && ev[i].cookie == 0xc0ffee)
+			seen_same = true;
+		else
+			TH_LOG("unexpected event: handle %u cookie %llx",
+			       ev[i].handle, (unsigned long long)ev[i].cookie);
+	}
+	EXPECT_TRUE(seen_h);
+	EXPECT_TRUE(seen_same);
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	munmap(other, page_size);
+}
+
+/* An event queue on a plain pmd file, with one handle over the buffer. */
+static void one_watched_handle(struct __test_metadata *_metadata, int fd,
+			       char *buf, size_t len, __u64 cookie, __u32 *h)
+{
+	__u32 idx;
+
+	ASSERT_EQ(0, _pmd_create_cookie(fd, buf, len, PMD_RW, cookie, h, &idx));
+	ASSERT_NE(PMD_STATUS_NONE, idx);
+}
+
+static void change_page0(struct __test_metadata *_metadata, char *buf)
+{
+	ASSERT_EQ(0, madvise(buf, page_size, MADV_DONTNEED));
+}
+
+static void child_reads_events(int fd, void *buf, size_t len)
+{
+	struct pmd_event ev;
+
+	CHILD_CHECK(read(fd, &ev, sizeof(ev)) == -1 && errno == EPERM);
+}
+
+/*
+ * read(): whole records only (EINVAL for less room), EAGAIN when none is
+ * queued on an O_NONBLOCK file, EFAULT for a bad buffer with the record
+ * kept, EPERM from a forked child; a handle changed twice is queued once.
+ */
+TEST_F(pmd, event_read_errors)
+{
+	void *bad = mmap(NULL, page_size, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct pmd_event ev[3];
+	__u32 h = 0;
+
+	ASSERT_NE(MAP_FAILED, bad);
+
+	one_watched_handle(_metadata, self->fd, self->buf, self->len, 7, &h);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
+	ASSERT_EQ(-EAGAIN, _pmd_read_events(self->fd, ev, 1));
+	change_page0(_metadata, self->buf);
+	self->buf[0] = 1;
+	change_page0(_metadata, self->buf);
+	ASSERT_EQ(-1, read(self->fd, ev, sizeof(ev[0]) - 1));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, read(self->fd, bad, sizeof(ev[0])));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, in_child(child_reads_events, self->fd, NULL, 0));
+	ASSERT_EQ(sizeof(ev[0]), read(self->fd, ev, 2 * sizeof(ev[0]) + 3));
+	ASSERT_EQ(h, ev[0].handle);
+	ASSERT_EQ(7, ev[0].cookie);
+	ASSERT_EQ(-EAGAIN, _pmd_read_events(self->fd, ev, 2));
+	munmap(bad, page_size);
+}
+
+/* A released handle is never reported, even with its event queued. */
+TEST_F(pmd, released_handle_is_not_reported)
+{
+	struct pmd_event ev;
+	__u32 h = 0, c = 0;
+
+	one_watched_handle(_metadata, self->fd, self->buf, self->len, 1, &h);
+	test_pmd_copy(PMD_COPY_ORIGINAL, self->fd, h, &c);
+	change_page0(_metadata, self->buf);
+	test_pmd_release(self->fd, h);
+	/* One reference left: the handle lives, its event too. */
+	ASSERT_EQ(1, pmd_read_events(self->fd, &ev, 1));
+	change_page0(_metadata, self->buf);
+	test_pmd_release(self->fd, h);
+	ASSERT_EQ(0, pmd_read_events(self->fd, &ev, 1));
+}
+
+struct delayed_change {
+	char *buf;
+	int delay_ms;
+};
+
+static void *change_later(void *arg)
+{
+	struct delayed_change *dc = arg;
+
+	usleep(dc->delay_ms * 1000);
+	madvise(dc->buf, page_size, MADV_DONTNEED);
+	return NULL;
+}
+
+/*
+ * A blocking read() and epoll_wait() wait for a change, and return when
+ * another thread makes it; a fresh copy inherits the original's cookie.
+ */
+TEST_F(pmd, event_wakes_blocked_readers)
+{
+	struct delayed_change dc = { .buf = self->buf, .delay_ms = 200 };
+	struct epoll_event ee = { .events = EPOLLIN };
+	struct pmd_event ev;
+	__u32 h = 0, c = 0, idx;
+	pthread_t t;
+	int ep = epoll_create1(0);
+
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ee));
+	one_watched_handle(_metadata, self->fd, self->buf, self->len, 42, &h);
+	ASSERT_EQ(0, pthread_create(&t, NULL, change_later, &dc));
+	ASSERT_EQ(1, epoll_wait(ep, &ee, 1, 10000));
+	ASSERT_EQ(sizeof(ev), read(self->fd, &ev, sizeof(ev)));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(h, ev.handle);
+	ASSERT_EQ(PMD_COPY_FRESH, _pmd_copy_index(self->fd, h, &c, &idx));
+	ASSERT_EQ(idx, pmd_status_index(self->fd, c));
+	dc.buf = self->buf + page_size;
+	ASSERT_EQ(0, pthread_create(&t, NULL, change_later, &dc));
+	ASSERT_EQ(sizeof(ev), read(self->fd, &ev, sizeof(ev)));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	/* Both the original and the fresh copy cover the page. */
+	EXPECT_EQ(42, ev.cookie);
+	ASSERT_EQ(sizeof(ev), read(self->fd, &ev, sizeof(ev)));
+	EXPECT_EQ(42, ev.cookie);
+	close(ep);
+}
+
+#define MANY_HANDLES 65536
+
+/*
+ * Every persistent handle has a word, up to max_handles (65536 by
+ * default): each a different one, backed, moved once when handed out; the
+ * next CREATE is EMFILE.
+ */
+TEST_F_TIMEOUT(pmd, every_handle_has_a_word, 600)
+{
+	const __u64 *status = test_pmd_status_map(self->fd);
+	unsigned char *seen = calloc(MANY_HANDLES, 1);
+	__u32 h, idx, i;
+
+	ASSERT_NE(NULL, seen);
+	for (i = 0; i < MANY_HANDLES; i++) {
+		ASSERT_EQ(0, _pmd_create_cookie(self->fd,
+						self->buf + i % NPAGES * page_size,
+						page_size, PMD_F_PERSISTENT |
+						PMD_F_DEVICE_READS, i, &h,
+						&idx)) TH_LOG("handle %u", i);
+		ASSERT_GT(MANY_HANDLES, idx);
+		ASSERT_EQ(0, seen[idx]) TH_LOG("word %u given twice", idx);
+		seen[idx] = 1;
+		ASSERT_EQ(1, pmd_status_word(status, idx));
+	}
+	ASSERT_EQ(-EMFILE, _pmd_create(self->fd, self->buf, page_size,
+				       PMD_F_PERSISTENT | PMD_F_DEVICE_READS,
+				       &h));
+	free(seen);
+	pmd_status_unmap(status);
+}
+
+static sigjmp_buf sigbus_jmp;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(sigbus_jmp, 1);
+}
+
+/* Does a load of word @index of @status raise SIGBUS? */
+static int word_is_sigbus(const __u64 *status, size_t index)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	int bus;
+
+	sigaction(SIGBUS, &sa, &old);
+	bus = sigsetjmp(sigbus_jmp, 1);
+	if (!bus)
+		(void)pmd_status_word(status, index);
+	sigaction(SIGBUS, &old, NULL);
+	return bus;
+}
+
+/* A file with one handle has one page of words; the next is not there. */
+TEST_F(pmd, one_handle_costs_one_status_page)
+{
+	const __u64 *status;
+	__u32 h = 0, idx;
+
+	ASSERT_EQ(0, _pmd_create_cookie(self->fd, self->buf, self->len, PMD_RW,
+					0, &h, &idx));
+	ASSERT_EQ(0, idx);
+	status = test_pmd_status_map(self->fd);
+	EXPECT_EQ(0, word_is_sigbus(status, idx));
+	EXPECT_EQ(1, word_is_sigbus(status, page_size / sizeof(__u64)));
+	pmd_status_unmap(status);
+}
+
+/* max_handles cannot exceed the words of the status area. */
+TEST(max_handles_is_bounded_by_the_status_area)
+{
+	char big[32];
+
+	snprintf(big, sizeof(big), "%u", PMD_STATUS_MAX_WORDS + 1);
+	EXPECT_EQ(-EINVAL, pmd_write_file(MAX_HANDLES, big, 0));
+	EXPECT_EQ(-EINVAL, pmd_write_file(MAX_HANDLES, "0", 0));
+}
+
+/*
+ * COPY_BATCH: each entry its own COPY. Here: unchanged (original, one
+ * more reference), changed (fresh), unknown (ENOENT), not persistent
+ * (EINVAL), unmapped (EFAULT); the call succeeds.
+ */
+TEST_F(pmd, copy_batch_entries_are_independent)
+{
+	char *gone = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct pmd_copy_entry e[5] = {};
+	struct pmd_info info;
+	__u32 same, changed, plain, unmapped;
+
+	ASSERT_NE(MAP_FAILED, gone);
+	gone[0] = 1;
+	test_pmd_create(self->fd, self->buf, page_size, PMD_RW, &same);
+	test_pmd_create(self->fd, self->buf + page_size, page_size, PMD_RW,
+			&changed);
+	test_pmd_create(self->fd, self->buf, page_size, PMD_F_DEVICE_READS,
+			&plain);
+	test_pmd_create(self->fd, gone, page_size, PMD_RW, &unmapped);
+	ASSERT_EQ(0, munmap(gone, page_size));
+	change_page0(_metadata, self->buf + page_size);
+	e[0].handle = same;
+	e[1].handle = changed;
+	e[2].handle = 999999;
+	e[3].handle = plain;
+	e[4].handle = unmapped;
+	ASSERT_EQ(0, _pmd_copy_batch(self->fd, e, ARRAY_SIZE(e)));
+	EXPECT_EQ(PMD_COPY_ORIGINAL, e[0].result);
+	EXPECT_EQ(same, e[0].new_handle);
+	EXPECT_EQ(pmd_status_index(self->fd, same), e[0].status_index);
+	EXPECT_EQ(PMD_COPY_FRESH, e[1].result);
+	EXPECT_NE(changed, e[1].new_handle);
+	EXPECT_EQ(pmd_status_index(self->fd, e[1].new_handle),
+		  e[1].status_index);
+	EXPECT_EQ(-ENOENT, e[2].result);
+	EXPECT_EQ(-EINVAL, e[3].result);
+	EXPECT_EQ(-EFAULT, e[4].result);
+	EXPECT_EQ(0, e[4].new_handle);
+	EXPECT_EQ(PMD_STATUS_NONE, e[4].status_index);
+	test_pmd_info(self->fd, same, &info);
+	EXPECT_EQ(2, info.refs);
+}
+
+/*
+ * The call's own errors: more than PMD_COPY_BATCH_MAX entries is EINVAL;
+ * an entry that cannot be read is EFAULT, after the entries before it were
+ * done (their results written, their references taken once) and with
+ * nothing done for it and the rest; no entries is nothing to do.
+ */
+TEST_F(pmd, copy_batch_errors)
+{
+	struct pmd_copy_entry *e = mmap(NULL, 2 * page_size,
+					PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t per_page = page_size / sizeof(*e);
+	struct pmd_info info;
+	__u32 h = 0;
+	size_t i;
+
+	ASSERT_NE(MAP_FAILED, e);
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	ASSERT_EQ(-EINVAL, _pmd_copy_batch(self->fd, e, PMD_COPY_BATCH_MAX + 1));
+	ASSERT_EQ(0, _pmd_copy_batch(self->fd, NULL, 0));
+	ASSERT_EQ(-EFAULT, _pmd_copy_batch(self->fd, NULL, 1));
+	for (i = 0; i < 2 * per_page; i++)
+		e[i].handle = h;
+	ASSERT_EQ(0, munmap(e + per_page, page_size));
+	ASSERT_EQ(-EFAULT, _pmd_copy_batch(self->fd, e, per_page + 1));
+	for (i = 0; i < per_page; i++)
+		ASSERT_EQ(PMD_COPY_ORIGINAL, e[i].result);
+	test_pmd_info(self->fd, h, &info);
+	EXPECT_EQ(1 + per_page, info.refs);
+	munmap(e, page_size);
+}
+
+/*
+ * The fields after ABI v1: a v1 CREATE (no cookie) works and its events
+ * carry cookie 0; a nonzero __reserved is EINVAL; a v1 COPY works; a v1
+ * COPY_BATCH is its whole struct.
+ */
+TEST_F(pmd, struct_sizes_after_v1)
+{
+	struct pmd_range r = { .addr = (uintptr_t)self->buf, .len = self->len };
+	struct pmd_create c = { .size = offsetofend(struct pmd_create, handle),
+				.flags = PMD_RW, .ranges = (uintptr_t)&r,
+				.nr_ranges = 1, .cookie = 5 };
+	struct pmd_copy cp = { .size = offsetofend(struct pmd_copy, result) };
+	struct pmd_copy_batch b = { .size = sizeof(b) - 1 };
+	struct pmd_event ev;
+
+	ASSERT_EQ(0, _pmd_ioctl(self->fd, PMD_IOC_CREATE, &c));
+	change_page0(_metadata, self->buf);
+	ASSERT_EQ(1, pmd_read_events(self->fd, &ev, 1));
+	EXPECT_EQ(c.handle, ev.handle);
+	EXPECT_EQ(0, ev.cookie);
+	c.size = sizeof(c);
+	c.__reserved = 1;
+	ASSERT_EQ(-EINVAL, _pmd_ioctl(self->fd, PMD_IOC_CREATE, &c));
+	cp.handle = c.handle;
+	cp.status_index = 12345;
+	ASSERT_EQ(0, _pmd_ioctl(self->fd, PMD_IOC_COPY, &cp));
+	EXPECT_EQ(PMD_COPY_FRESH, cp.result);
+	EXPECT_EQ(12345, cp.status_index) TH_LOG("wrote past a v1 struct");
+	ASSERT_EQ(-EINVAL, _pmd_ioctl(self->fd, PMD_IOC_COPY_BATCH, &b));
 }
 
 int main(int argc, char **argv)
