@@ -49,6 +49,7 @@ shift $((OPTIND - 1))
 
 # The QEMU options of -n: a RAM backend and a node per node.
 numa=
+smp=$cpus
 if [ "$nodes" -gt 1 ]; then
 	case $mem in
 	*G) mib=$((${mem%G} * 1024)) ;;
@@ -56,6 +57,9 @@ if [ "$nodes" -gt 1 ]; then
 	*) echo "$0: -n needs -m in M or G" >&2; exit 2 ;;
 	esac
 	[ "$cpus" -ge "$nodes" ] || cpus=$nodes
+	# A socket per node: CPUs of one cache on two nodes make the
+	# scheduler warn at boot.
+	smp="$cpus,sockets=$nodes,cores=$((cpus / nodes)),threads=1"
 	i=0
 	while [ $i -lt "$nodes" ]; do
 		numa="$numa -object memory-backend-ram,id=m$i,size=$((mib / nodes))M"
@@ -175,7 +179,7 @@ chmod +x "$root/init"
 
 boot() {
 	timeout "$timeout" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" \
-		-smp "$cpus" $numa -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
+		-smp "$smp" $numa -kernel "$vmlinuz" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic" \
 		-nographic -no-reboot < /dev/null > "$work/console.log" 2>&1
 }
