@@ -36,10 +36,6 @@
 
 #define NPAGES 4
 
-/* The size of @type up to the end of @member: an older ABI's struct. */
-#define offsetofend(type, member) \
-	(offsetof(type, member) + sizeof(((type *)0)->member))
-
 static size_t page_size;
 
 static void fill(void *buf, size_t len, unsigned char seed)
@@ -2211,10 +2207,11 @@ TEST_F(pmd, copy_batch_errors)
 TEST_F(pmd, struct_sizes_after_v1)
 {
 	struct pmd_range r = { .addr = (uintptr_t)self->buf, .len = self->len };
-	struct pmd_create c = { .size = offsetofend(struct pmd_create, handle),
+	/* A v1 struct ends where the first field added after it begins. */
+	struct pmd_create c = { .size = offsetof(struct pmd_create, cookie),
 				.flags = PMD_RW, .ranges = (uintptr_t)&r,
 				.nr_ranges = 1, .cookie = 5 };
-	struct pmd_copy cp = { .size = offsetofend(struct pmd_copy, result) };
+	struct pmd_copy cp = { .size = offsetof(struct pmd_copy, status_index) };
 	struct pmd_copy_batch b = { .size = sizeof(b) - 1 };
 	struct pmd_event ev;
 
