@@ -21,6 +21,7 @@ scripts/deps.sh make gcc libc6-dev python3 xz-utils bc flex bison libelf-dev \
 
 passed=0
 failed=0
+failures=
 step_start=$started
 times=$top/.cache/test-times
 mkdir -p "$top/.cache"
@@ -33,6 +34,8 @@ result() {
 		echo "ok - $2"
 	else
 		failed=$((failed + 1))
+		failures="$failures
+# not ok - $2"
 		echo "not ok - $2"
 	fi
 	printf '%6d s  %s\n' $((now - step_start)) "$2" >> "$times"
@@ -124,5 +127,7 @@ result "$rc" "pmd_bench --short in the dev VM on 6.12"
 echo "# time per step (installing packages counts in the first):"
 sed 's/^/# /' "$times"
 echo "# total $(( $(date +%s) - started )) s"
+# The failed steps again, last: a log's tail is often all one reads.
+[ -z "$failures" ] || echo "# failed steps:$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
