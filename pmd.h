@@ -45,6 +45,7 @@ struct pmdesc *pmdesc_create_user(struct mm_struct *mm,
 struct pmdesc *pmdesc_create_kernel(const void *kaddr, size_t len, u32 flags);
 struct pmdesc *pmdesc_create_phys(phys_addr_t pa, size_t len, u32 flags);
 struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig);
+struct pmdesc *pmdesc_try_copy_persistent(struct pmdesc *orig);
 struct pmdesc *pmdesc_get(struct pmdesc *d);
 void pmdesc_put(struct pmdesc *d);
 int pmdesc_watch(struct pmdesc *d, struct pmdesc_watcher *w);

@@ -429,21 +429,47 @@ static struct pmdesc *pmdesc_copy_slow(struct pmdesc *orig)
  */
 struct pmdesc *pmdesc_copy_persistent(struct pmdesc *orig)
 {
+	struct pmdesc *copy = pmdesc_try_copy_persistent(orig);
+
+	if (PTR_ERR_OR_ZERO(copy) != -EAGAIN)
+		return copy;
+	copy = pmdesc_copy_slow(orig);
+	pmdesc_observe_copy(orig, copy, false);
+	return copy;
+}
+EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
+
+/**
+ * pmdesc_try_copy_persistent() - the copy constructor's answer without a walk
+ * @orig: as for pmdesc_copy_persistent()
+ *
+ * Answers as pmdesc_copy_persistent() does when its O(1) path can: while no
+ * invalidation that can replace a page has touched @orig's ranges since its
+ * view was last known current. Otherwise answers nothing: only
+ * pmdesc_copy_persistent() can tell. For callers that must not sleep, and
+ * for batches that answer the common case under one lock.
+ *
+ * Context: Any context. Takes no lock.
+ * Return: @orig with one more reference; ERR_PTR(-EAGAIN) when only
+ * pmdesc_copy_persistent() can answer; ERR_PTR(-EINVAL) for a bad original
+ * (NULL, a kernel or physical descriptor, or not persistent).
+ */
+struct pmdesc *pmdesc_try_copy_persistent(struct pmdesc *orig)
+{
 	struct pmdesc *copy;
-	bool fast = false;
 
 	if (!orig || !pmdesc_is_persistent(orig)) {
 		copy = ERR_PTR(-EINVAL);
 	} else if (pmdesc_view_is_current(orig)) {
-		fast = true;
-		copy = pmdesc_get(orig);
+		kref_get(&orig->kref);
+		copy = orig;
 	} else {
-		copy = pmdesc_copy_slow(orig);
+		return ERR_PTR(-EAGAIN);
 	}
-	pmdesc_observe_copy(orig, copy, fast);
+	pmdesc_observe_copy(orig, copy, !IS_ERR(copy));
 	return copy;
 }
-EXPORT_SYMBOL_GPL(pmdesc_copy_persistent);
+EXPORT_SYMBOL_GPL(pmdesc_try_copy_persistent);
 
 /**
  * pmdesc_watch() - be told when a descriptor's backing may have changed
