@@ -483,7 +483,9 @@ EXPORT_SYMBOL_GPL(pmdesc_try_copy_persistent);
  *
  * Lets a cache tell without a copy that a copy would still return @d:
  * after pmdesc_copy_persistent() returned @d, and until @w is called, a
- * copy would return @d again. A call may be spurious (a copy then returns
+ * copy would return @d again. So that no invalidation falls between the
+ * last copy (or the creation) and the watch, pmdesc_watch() calls @w once
+ * before it returns when one came in between. A call may be spurious (a copy then returns
  * @d through the slow path); no change goes without one. Protection-only
  * changes (mprotect(), NUMA hinting, fork()'s write protection,
  * userfaultfd write-protect, soft-dirty clearing) make none.
@@ -499,6 +501,9 @@ int pmdesc_watch(struct pmdesc *d, struct pmdesc_watcher *w)
 	/* Waits for an invalidation callback that may be calling the old one. */
 	spin_lock(&d->lock);
 	d->watcher = w;
+	/* Under the lock: a later invalidation calls @w itself. */
+	if (w && !pmdesc_view_is_current(d))
+		w->changed(w);
 	spin_unlock(&d->lock);
 	return 0;
 }

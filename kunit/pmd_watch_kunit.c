@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of pmdesc_watch(): which descriptors take a watcher, and that
- * a replaced watcher is never called again.
+ * KUnit tests of pmdesc_watch(): which descriptors take a watcher, that an
+ * invalidation before the watch is told at once, and that a replaced
+ * watcher is never called again.
  */
 #include <kunit/test.h>
 #include <linux/atomic.h>
@@ -23,6 +24,32 @@ static void watch_needs_persistent(struct kunit *test)
 	d = pmdesc_test_create_one(test, uaddr, PAGE_SIZE, PMD_F_DEVICE_READS);
 	KUNIT_EXPECT_EQ(test, pmdesc_watch(d, &pmdesc_test_watcher(test)->w),
 			-EINVAL);
+}
+
+/*
+ * A watcher installed after an invalidation the last copy did not see is
+ * called at once, else an invalidation between a copy and the watch would
+ * go untold; one installed over a current view is not.
+ */
+static void watch_tells_an_invalidation_before_it(struct kunit *test)
+{
+	unsigned long uaddr = pmdesc_test_map_anon(test, 1);
+	struct pmdesc_test_watcher *tw = pmdesc_test_watcher(test);
+	struct pmdesc *d;
+
+	d = pmdesc_test_create_one(test, uaddr, PAGE_SIZE, PMDESC_RW);
+	/* Long-term pinning may have migrated the page: settle the view. */
+	KUNIT_ASSERT_PTR_EQ(test,
+			    pmdesc_test_hold(test, pmdesc_copy_persistent(d)),
+			    d);
+	KUNIT_ASSERT_EQ(test, pmdesc_watch(d, &tw->w), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&tw->calls), 0);
+	pmdesc_watch(d, NULL);
+	pmdesc_test_zap_page(test, uaddr);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&tw->calls), 0);
+	KUNIT_ASSERT_EQ(test, pmdesc_watch(d, &tw->w), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&tw->calls), 1);
+	pmdesc_watch(d, NULL);
 }
 
 struct pmdesc_test_invalidate_loop {
@@ -109,6 +136,7 @@ static void watch_replacement_waits_for_callbacks(struct kunit *test)
 
 static struct kunit_case pmdesc_watch_cases[] = {
 	KUNIT_CASE(watch_needs_persistent),
+	KUNIT_CASE(watch_tells_an_invalidation_before_it),
 	KUNIT_CASE(watch_replacement_waits_for_callbacks),
 	{}
 };
