@@ -16,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -353,6 +354,14 @@ static int pmdesc_ioctl_copy(struct pmdesc_ucmd *ucmd)
 	return pmdesc_copy_end(ucmd->pf, &c, &reply);
 }
 
+/* Answer @e with the error @err. */
+static void pmdesc_copy_entry_fail(struct pmd_copy_entry *e, int err)
+{
+	e->new_handle = 0;
+	e->result = err;
+	e->status_index = PMD_STATUS_NONE;
+}
+
 /*
  * One entry of a COPY_BATCH, read from and answered in @uentry: its error
  * goes in the entry. Return: 0, or -EFAULT when @uentry cannot be read or
@@ -381,26 +390,194 @@ static int pmdesc_copy_entry(struct pmdesc_file *pf,
 	}
 	if (!ret)
 		return 0;
-	e.new_handle = 0;
-	e.result = ret;
-	e.status_index = PMD_STATUS_NONE;
+	pmdesc_copy_entry_fail(&e, ret);
 	return pmdesc_reply_send(&reply);
 }
 
+/* The entries a COPY_BATCH reads and answers at once on its fast path. */
+#define PMDESC_BATCH_CHUNK 32
+
+/*
+ * xa_load() of handle @index under the caller's RCU read lock, which one
+ * lookup after another share.
+ */
+static struct pmdesc_handle *pmdesc_handle_lookup(struct xa_state *xas,
+						  u32 index)
+{
+	void *entry;
+
+	xas_set(xas, index);
+	do {
+		entry = xas_load(xas);
+		if (xa_is_zero(entry))	/* reserved by pmdesc_publish() */
+			entry = NULL;
+	} while (xas_retry(xas, entry));
+	return entry;
+}
+
+/*
+ * Answer @e[0..@nr) as far as no walk is needed: a missing handle, a bad
+ * original, or an unchanged handle's original, whose reference its handle
+ * takes.
+ * Context: under @pf->lock, which keeps the handles found; takes the RCU
+ * read lock once, for all the lookups.
+ * Return: how many, from the first, were answered.
+ */
+static u32 pmdesc_copy_answer_fast(struct pmdesc_file *pf,
+				   struct pmd_copy_entry *e, u32 nr)
+{
+	XA_STATE(xas, &pf->handles, 0);
+	struct pmdesc_handle *h;
+	struct pmdesc *copy;
+	u32 i;
+
+	rcu_read_lock();
+	for (i = 0; i < nr; i++, e++) {
+		h = pmdesc_handle_lookup(&xas, e->handle);
+		if (!h) {
+			pmdesc_copy_entry_fail(e, -ENOENT);
+			continue;
+		}
+		if (h->refs >= PMD_MAX_HANDLE_REFS)
+			break;
+		copy = pmdesc_try_copy_persistent(h->desc);
+		if (PTR_ERR_OR_ZERO(copy) == -EAGAIN)
+			break;
+		if (IS_ERR(copy)) {
+			pmdesc_copy_entry_fail(e, PTR_ERR(copy));
+			continue;
+		}
+		h->refs++;
+		e->result = PMD_COPY_ORIGINAL;
+		e->new_handle = e->handle;
+		e->status_index = h->status_index;
+	}
+	rcu_read_unlock();
+	return i;
+}
+
+/*
+ * Take back the references of the originals among @e[0..@nr), answered
+ * by pmdesc_copy_answer_fast() under this same hold of @pf->lock.
+ */
+static void pmdesc_copy_unanswer_fast(struct pmdesc_file *pf,
+				      const struct pmd_copy_entry *e, u32 nr)
+{
+	struct pmdesc_handle *h;
+	u32 i;
+
+	for (i = 0; i < nr; i++, e++) {
+		if (e->result != PMD_COPY_ORIGINAL)
+			continue;
+		h = xa_load(&pf->handles, e->handle);
+		h->refs--;
+		pmdesc_put(h->desc);
+	}
+}
+
+/*
+ * Read the handles of @nr entries at @u into @e, the only field a COPY
+ * reads: a word each, not a copy of whole entries.
+ * Return: false when one cannot be read.
+ */
+static bool pmdesc_batch_read_handles(struct pmd_copy_entry *e,
+				      const struct pmd_copy_entry __user *u,
+				      u32 nr)
+{
+	u32 i;
+
+	if (!user_read_access_begin(u, nr * sizeof(*u)))
+		return false;
+	for (i = 0; i < nr; i++)
+		unsafe_get_user(e[i].handle, &u[i].handle, efault);
+	user_read_access_end();
+	return true;
+efault:
+	user_read_access_end();
+	return false;
+}
+
+/*
+ * Write the out fields of @nr entries @e to @u, in order.
+ * Return: how many, from the first, were written whole.
+ */
+static u32 pmdesc_batch_write_results(struct pmd_copy_entry __user *u,
+				      const struct pmd_copy_entry *e, u32 nr)
+{
+	u32 i = 0;
+
+	if (!user_write_access_begin(u, nr * sizeof(*u)))
+		return 0;
+	for (; i < nr; i++) {
+		unsafe_put_user(e[i].new_handle, &u[i].new_handle, out);
+		unsafe_put_user(e[i].result, &u[i].result, out);
+		unsafe_put_user(e[i].status_index, &u[i].status_index, out);
+	}
+out:
+	user_write_access_end();
+	return i;
+}
+
+/*
+ * The fast path of a COPY_BATCH over the @nr entries @e read from
+ * @uentries: answer and write back as many as need no walk, under one hold
+ * of @pf->lock, so that no result names a reference not taken. The
+ * entries that could not be written back are undone.
+ * Return: how many, from the first, were done, or -EFAULT.
+ */
+static int pmdesc_copy_run_fast(struct pmdesc_file *pf,
+				struct pmd_copy_entry __user *uentries,
+				struct pmd_copy_entry *e, u32 nr)
+{
+	u32 done;
+
+	mutex_lock(&pf->lock);
+	nr = pmdesc_copy_answer_fast(pf, e, nr);
+	done = pmdesc_batch_write_results(uentries, e, nr);
+	pmdesc_copy_unanswer_fast(pf, e + done, nr - done);
+	mutex_unlock(&pf->lock);
+	return done < nr ? -EFAULT : done;
+}
+
+/*
+ * The fast path over up to @nr entries of a COPY_BATCH at @uentries, at
+ * most PMDESC_BATCH_CHUNK.
+ * Return: how many entries, from the first, were done, or -EFAULT.
+ */
+static int pmdesc_copy_chunk(struct pmdesc_file *pf,
+			     struct pmd_copy_entry __user *uentries, u32 nr)
+{
+	struct pmd_copy_entry e[PMDESC_BATCH_CHUNK];
+
+	/* Unreadable somewhere: the entry at a time of the caller finds which. */
+	if (!pmdesc_batch_read_handles(e, uentries, nr))
+		return 0;
+	return pmdesc_copy_run_fast(pf, uentries, e, nr);
+}
+
+/*
+ * Each chunk of entries goes through the fast path as far as it can; the
+ * entry it stopped at, if any, is a COPY of its own, off the chunk's stack.
+ */
 static int pmdesc_ioctl_copy_batch(struct pmdesc_ucmd *ucmd)
 {
 	struct pmd_copy_batch *cmd = &ucmd->cmd->batch;
 	struct pmd_copy_entry __user *entries = u64_to_user_ptr(cmd->entries);
-	u32 i;
-	int ret;
+	u32 i, nr;
+	int ret, err;
 
 	if (cmd->nr > PMD_COPY_BATCH_MAX)
 		return -EINVAL;
-	for (i = 0; i < cmd->nr; i++) {
+	for (i = 0; i < cmd->nr; i += ret) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		ret = pmdesc_copy_entry(ucmd->pf, &entries[i]);
-		if (ret)
+		nr = min(cmd->nr - i, PMDESC_BATCH_CHUNK);
+		ret = pmdesc_copy_chunk(ucmd->pf, &entries[i], nr);
+		if (ret >= 0 && ret < (int)nr) {
+			err = pmdesc_copy_entry(ucmd->pf, &entries[i + ret]);
+			ret = err ? err : ret + 1;
+		}
+		if (ret < 0)
 			return ret;
 		cond_resched();
 	}

@@ -199,7 +199,8 @@ struct pmd_copy_entry {
  * Runs a COPY for each entry in order, each on its own: an entry's error
  * is its @result and undoes none of the others. The call itself fails only
  * with EFAULT when an entry cannot be read or written back (the entries
- * before it are done, that one and the rest untouched), and with EINTR
+ * before it are done; that one, which may be partly written, and the rest
+ * are not done and hold no reference), and with EINTR
  * when the caller is killed; else it returns 0.
  */
 struct pmd_copy_batch {

@@ -2200,6 +2200,42 @@ TEST_F(pmd, copy_batch_errors)
 }
 
 /*
+ * An entry whose result cannot be written back is EFAULT as well, wherever
+ * in the call the unwritable page begins: the entries before it are done
+ * and keep their references, it and the rest took none.
+ */
+TEST_F(pmd, copy_batch_unwritable_entry)
+{
+	struct pmd_copy_entry *e = mmap(NULL, 2 * page_size,
+					PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t per_page = page_size / sizeof(*e), i;
+	struct pmd_info info;
+	__u32 h = 0;
+	int skip;
+
+	ASSERT_NE(MAP_FAILED, e);
+	test_pmd_create(self->fd, self->buf, self->len, PMD_RW, &h);
+	for (i = 0; i < 2 * per_page; i++)
+		e[i].handle = h;
+	ASSERT_EQ(0, mprotect(e + per_page, page_size, PROT_READ));
+	/* The page boundary at each place in a run of entries. */
+	for (skip = 1; skip <= 33; skip++) {
+		ASSERT_EQ(-EFAULT, _pmd_copy_batch(self->fd, e + skip, per_page));
+		for (i = skip; i < per_page; i++)
+			ASSERT_EQ(PMD_COPY_ORIGINAL, e[i].result);
+		test_pmd_info(self->fd, h, &info);
+		ASSERT_EQ(1 + per_page - skip, info.refs);
+		for (i = skip; i < per_page; i++)
+			test_pmd_release(self->fd, h);
+		memset(e, 0, page_size);
+		for (i = 0; i < per_page; i++)
+			e[i].handle = h;
+	}
+	munmap(e, 2 * page_size);
+}
+
+/*
  * The fields after ABI v1: a v1 CREATE (no cookie) works and its events
  * carry cookie 0; a nonzero __reserved is EINVAL; a v1 COPY works; a v1
  * COPY_BATCH is its whole struct.
