@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "pmd_test_utils.h"
+#include "lib/pmd_rcache.h"
 
 #define NPAGES 4
 
@@ -2233,6 +2234,49 @@ TEST_F(pmd, copy_batch_unwritable_entry)
 			e[i].handle = h;
 	}
 	munmap(e, 2 * page_size);
+}
+
+/*
+ * The registration cache of libpmd: a hit after what cannot replace a page
+ * (writes, mprotect and back, fork), a fresh descriptor with a new handle
+ * after MADV_DONTNEED, and an eviction from the event queue after another.
+ */
+TEST_F(pmd, rcache_hits_until_a_page_changes)
+{
+	struct pmd_rcache *rc = pmd_rcache_new(self->fd, 8);
+	__u32 h = 0, h2 = 0;
+	pid_t pid;
+
+	ASSERT_NE(NULL, rc);
+	ASSERT_EQ(PMD_RCACHE_MISS_NEW, pmd_rcache_get(rc, self->buf, self->len, &h));
+	ASSERT_EQ(PMD_RCACHE_HIT, pmd_rcache_get(rc, self->buf, self->len, &h2));
+	ASSERT_EQ(h, h2);
+	fill(self->buf, self->len, 3);
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	ASSERT_EQ(PMD_RCACHE_HIT, pmd_rcache_get(rc, self->buf, self->len, &h2));
+	ASSERT_EQ(h, h2);
+
+	ASSERT_EQ(0, madvise(self->buf + page_size, page_size, MADV_DONTNEED));
+	fill(self->buf, self->len, 4);
+	ASSERT_EQ(PMD_RCACHE_MISS_FRESH, pmd_rcache_get(rc, self->buf, self->len, &h2));
+	ASSERT_NE(h, h2);
+	ASSERT_EQ(PMD_RCACHE_HIT, pmd_rcache_get(rc, self->buf, self->len, &h));
+	ASSERT_EQ(h2, h);
+
+	ASSERT_EQ(0, madvise(self->buf, page_size, MADV_DONTNEED));
+	ASSERT_EQ(1, pmd_rcache_evict_changed(rc));
+	ASSERT_EQ(0, pmd_rcache_size(rc));
+	fill(self->buf, self->len, 5);
+	ASSERT_EQ(PMD_RCACHE_MISS_NEW, pmd_rcache_get(rc, self->buf, self->len, &h));
+	ASSERT_EQ(1, pmd_rcache_stats(rc)->fresh);
+	ASSERT_EQ(0, pmd_rcache_stats(rc)->spurious);
+	pmd_rcache_free(rc);
 }
 
 /*
