@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pmd_fuzz: a bounded, seeded, mutating driver of every /dev/pmd ioctl (and
- * mmap), with random sizes, flags, handles, range vectors and pointers:
+ * mmap, read and poll), with random sizes, flags, cookies, reserved fields,
+ * handles, range vectors, batches and pointers:
  * NULL, kernel addresses, unmapped, misaligned, and structs straddling into
  * an unmapped page. Then it closes the device and checks that nothing stays
  * pinned or charged and that no status mapping became writable. Prints TAP:
@@ -11,6 +12,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@
 #include <unistd.h>
 
 #include "lib/libpmd.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define ARENA_PAGES 16
 #define MAX_HANDLES 64
@@ -109,11 +114,42 @@ static void remember(__u32 handle)
 	handles[rnd() % MAX_HANDLES] = handle;
 }
 
+/* A batch of entries in the arena, sometimes more than it holds. */
+static __u64 pick_entries(__u32 *nr)
+{
+	struct pmd_copy_entry *e = (void *)(arena + page_size * (ARENA_PAGES - 6));
+	size_t max = 3 * page_size / sizeof(*e);
+	size_t i, n = rnd() % 4 ? 1 + rnd() % 64 : rnd() % (max + 1);
+
+	for (i = 0; i < n; i++) {
+		e[i].handle = pick_handle();
+		e[i].new_handle = rnd() % 4 ? 0 : rnd();
+		e[i].result = rnd() % 4 ? 0 : rnd();
+		e[i].status_index = rnd() % 4 ? 0 : rnd();
+	}
+	*nr = rnd() % 16 ? n : (rnd() % 2 ? rnd() % (2 * PMD_COPY_BATCH_MAX) : rnd());
+	return rnd() % 10 ? (uintptr_t)e : pick_pointer(n * sizeof(*e));
+}
+
+/* The handles of a batch's entries, if the batch was in the arena. */
+static void remember_batch(const struct pmd_copy_batch *b)
+{
+	const struct pmd_copy_entry *e = (void *)(uintptr_t)b->entries;
+	char *first = arena + page_size * (ARENA_PAGES - 6);
+	__u32 i;
+
+	if ((char *)e != first || b->nr > 3 * page_size / sizeof(*e))
+		return;
+	for (i = 0; i < b->nr; i++)
+		if (e[i].result >= 0)
+			remember(e[i].new_handle);
+}
+
 static void one_call(int fd)
 {
 	static const unsigned long cmds[] = {
 		PMD_IOC_CREATE, PMD_IOC_COPY, PMD_IOC_RELEASE, PMD_IOC_INFO,
-		PMD_IOC_READ, PMD_IOC_WRITE, PMD_IOC_PFNS,
+		PMD_IOC_READ, PMD_IOC_WRITE, PMD_IOC_PFNS, PMD_IOC_COPY_BATCH,
 	};
 	union {
 		struct pmd_create create;
@@ -122,13 +158,14 @@ static void one_call(int fd)
 		struct pmd_info info;
 		struct pmd_rw rw;
 		struct pmd_pfns pfns;
+		struct pmd_copy_batch batch;
 		struct {
 			__u32 size;
 			__u32 handle;
 		} head;		/* of COPY, RELEASE and INFO */
 		unsigned char bytes[96];
 	} *a = (void *)(arena + page_size * (ARENA_PAGES - 3));
-	unsigned long cmd = cmds[rnd() % 7];
+	unsigned long cmd = cmds[rnd() % ARRAY_SIZE(cmds)];
 	__u64 argp = (uintptr_t)a;
 	size_t i;
 	int ret;
@@ -140,6 +177,11 @@ static void one_call(int fd)
 		a->create.size = pick_size(sizeof(a->create));
 		a->create.flags = rnd() % 4 ? rnd() % 8 : rnd();
 		a->create.ranges = pick_ranges(&a->create.nr_ranges);
+		a->create.cookie = rnd();
+		break;
+	case PMD_IOC_COPY_BATCH:
+		a->batch.size = pick_size(sizeof(a->batch));
+		a->batch.entries = pick_entries(&a->batch.nr);
 		break;
 	case PMD_IOC_COPY:
 	case PMD_IOC_RELEASE:
@@ -176,7 +218,8 @@ static void one_call(int fd)
 		cmd = rnd();
 		break;
 	case 3:
-		cmd = _IOWR(PMD_TYPE, PMD_CMD_CREATE + rnd() % 7, struct pmd_info);
+		cmd = _IOWR(PMD_TYPE, PMD_CMD_CREATE + rnd() % ARRAY_SIZE(cmds),
+			    struct pmd_info);
 		break;
 	}
 	ret = _pmd_ioctl(fd, cmd, (void *)(uintptr_t)argp);
@@ -192,13 +235,42 @@ static void one_call(int fd)
 		remember(a->create.handle);
 	else if (cmd == PMD_IOC_COPY)
 		remember(a->copy.new_handle);
+	else if (cmd == PMD_IOC_COPY_BATCH)
+		remember_batch(&a->batch);
+}
+
+/*
+ * Change the arena under the handles now and then, so that events queue,
+ * and read them with random lengths and buffers, blocking never.
+ */
+static void one_read(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t len = rnd() % 4 ? rnd() % (3 * sizeof(struct pmd_event)) : rnd();
+	char *p = arena + page_size * (rnd() % (ARENA_PAGES - 8));
+	__u64 to = rnd() % 4 ? (uintptr_t)arena : pick_pointer(len);
+
+	if (rnd() % 2)
+		madvise(p, page_size, MADV_DONTNEED);
+	calls++;
+	if (poll(&pfd, 1, 0) < 0) {
+		pmd_errnos_add(&errnos, errno);
+		return;
+	}
+	if (read(fd, (void *)(uintptr_t)to, len) < 0) {
+		pmd_errnos_add(&errnos, errno);
+		return;
+	}
+	ok_calls++;
 }
 
 static void one_mmap(int fd)
 {
 	static const int prots[] = { PROT_READ, PROT_READ | PROT_WRITE,
 				     PROT_WRITE, PROT_NONE };
-	size_t len = rnd() % 3 ? page_size * (1 + rnd() % 10) : rnd();
+	size_t len = rnd() % 3 ? page_size * (1 + rnd() % 10) :
+		     rnd() % 2 ? PMD_STATUS_MAX_SIZE + page_size * (rnd() % 3 - 1) :
+		     rnd();
 	void *p = mmap(NULL, len, prots[rnd() % 4],
 		       rnd() % 2 ? MAP_SHARED : MAP_PRIVATE, fd,
 		       rnd() % 3 ? 0 : page_size * (rnd() % 4));
@@ -234,11 +306,21 @@ int main(int argc, char **argv)
 	pmd_tap_plan(&tap, 3);
 	pins_before = pmd_pins_held();
 	fd = pmd_open();
+	if (fcntl(fd, F_SETFL, O_NONBLOCK))
+		pmd_die("fcntl");
 	for (i = 0; i < n; i++) {
-		if (rnd() % 50)
-			one_call(fd);
-		else
+		switch (rnd() % 50) {
+		case 0:
 			one_mmap(fd);
+			break;
+		case 1:
+		case 2:
+			one_read(fd);
+			break;
+		default:
+			one_call(fd);
+			break;
+		}
 	}
 	close(fd);
 
