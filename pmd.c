@@ -345,7 +345,8 @@ static struct pmdesc *pmdesc_user_new(struct mm_struct *mm,
 	ret = pmdesc_watch_and_pin(d);
 	if (ret)
 		goto err_uncharge;
-	d->id = atomic64_inc_return(&pmdesc_last_id);
+	/* Built: from now on it is freed only by its last put (pmd_settle.c). */
+	WRITE_ONCE(d->id, atomic64_inc_return(&pmdesc_last_id));
 	return d;
 
 err_uncharge:

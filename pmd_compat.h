@@ -24,6 +24,13 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 
+/* io_uring and vhost workers: PF_USER_WORKER since 6.4, PF_IO_WORKER before. */
+#ifdef PF_USER_WORKER
+#define PMDESC_PF_USER_WORKER PF_USER_WORKER
+#else
+#define PMDESC_PF_USER_WORKER 0
+#endif
+
 #ifdef PMDESC_OLD_GUP
 
 /* GUP-fast cannot see VMAs: every pin goes through the VMA rules below. */

@@ -51,7 +51,8 @@ static bool pmdesc_event_keeps_pages(enum mmu_notifier_event event)
  * The invalidation callback of a persistent descriptor's notifier: unless
  * the event only changes protections, the descriptor's recorded view is
  * from now on not known to be current, so the next copy takes the slow
- * path, and its watcher is told.
+ * path, and its watcher is told: now, or once pmd_settle.c found that a
+ * page did change.
  */
 static bool pmdesc_invalidate(struct mmu_interval_notifier *notifier,
 			      const struct mmu_notifier_range *range,
@@ -64,8 +65,8 @@ static bool pmdesc_invalidate(struct mmu_interval_notifier *notifier,
 		return true;
 	spin_lock(&d->lock);
 	mmu_interval_set_seq(notifier, cur_seq);
-	if (d->watcher)
-		d->watcher->changed(d->watcher);
+	if (!pmdesc_settle_later(d, range))
+		pmdesc_tell_watcher(d);
 	spin_unlock(&d->lock);
 	return true;
 }
@@ -248,9 +249,13 @@ static int pmdesc_compare_batch(struct pmdesc *d, struct hmm_range *range,
 		return pmdesc_compare_forced(d, range->start, index, n);
 	if (ret)
 		return ret;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		/* Without faulting: not mapped, or PROT_NONE. */
+		if (!(p->pfns[i] & HMM_PFN_VALID))
+			return pmdesc_compare_forced(d, range->start, index, n);
 		if (hmm_pfn_to_page(p->pfns[i]) != d->pages[index + i])
 			return 0;
+	}
 	return 1;
 }
 
@@ -293,27 +298,61 @@ static int pmdesc_compare_range(struct pmdesc *d, struct hmm_range *range,
 	return 1;
 }
 
+/* Every page, faulting for reading: the walk of a copy. */
+static const struct pmdesc_walk pmdesc_walk_all = {
+	.start = 0, .end = ULONG_MAX, .fault = true,
+};
+
+static bool pmdesc_walk_is_all(const struct pmdesc_walk *w)
+{
+	return !w->start && w->end == ULONG_MAX;
+}
+
 /*
- * Compare the mapping with @d's recorded pages under notifier sequence @seq,
- * with @d->mm's mmap lock held. Return: 1 same, 0 different, or -errno;
- * -EBUSY when an invalidation raced with the walk.
+ * The pages of @r inside @w's span, as a range of whole pages in *@part,
+ * and how many pages of @r come before them in *@skip. Return: false when
+ * none is inside.
+ */
+static bool pmdesc_range_clip(const struct pmd_range *r,
+			      const struct pmdesc_walk *w,
+			      struct pmd_range *part, unsigned long *skip)
+{
+	u64 first = ALIGN_DOWN(r->addr, PAGE_SIZE);
+	u64 start = max_t(u64, first, w->start);
+	u64 end = min_t(u64, PAGE_ALIGN(r->addr + r->len), w->end);
+
+	if (start >= end)
+		return false;
+	part->addr = start;
+	part->len = end - start;
+	*skip = (start - first) >> PAGE_SHIFT;
+	return true;
+}
+
+/*
+ * Compare the mapping with @d's recorded pages in @w's span under notifier
+ * sequence @seq, with @d->mm's mmap lock held. Return: 1 same, 0
+ * different, or -errno; -EBUSY when an invalidation raced with the walk.
  */
 static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
-				 struct pmdesc_pfns *p)
+				 struct pmdesc_pfns *p,
+				 const struct pmdesc_walk *w)
 {
 	struct hmm_range range = {
 		.notifier = &d->notifier,
 		.notifier_seq = seq,
-		.default_flags = HMM_PFN_REQ_FAULT,
+		.default_flags = w->fault ? HMM_PFN_REQ_FAULT : 0,
 	};
 	unsigned long batch = PMDESC_COMPARE_FIRST;
-	unsigned long index = 0;
+	unsigned long index = 0, skip;
+	struct pmd_range part;
 	unsigned int r;
 	int ret = 1;
 
 	for (r = 0; r < d->nr_ranges && ret == 1; r++) {
-		ret = pmdesc_compare_range(d, &range, p, &d->ranges[r], index,
-					   &batch);
+		if (pmdesc_range_clip(&d->ranges[r], w, &part, &skip))
+			ret = pmdesc_compare_range(d, &range, p, &part,
+						   index + skip, &batch);
 		index += pmdesc_range_pages(&d->ranges[r]);
 	}
 	return ret;
@@ -322,11 +361,12 @@ static int pmdesc_compare_locked(struct pmdesc *d, unsigned long seq,
 /*
  * One walk under a fresh notifier sequence. Its verdict, same or
  * different, holds only if no invalidation began during the walk: checked
- * under @d->lock, where a "same" also becomes @d's sequence, so that the
- * next copy takes the fast path. Return: 1 same, 0 different, -EBUSY when
- * an invalidation raced with the walk, or -errno.
+ * under @d->lock, where a "same" of every page also becomes @d's sequence,
+ * so that the next copy takes the fast path. Return: 1 same, 0 different,
+ * -EBUSY when an invalidation raced with the walk, or -errno.
  */
-static int pmdesc_compare_once(struct pmdesc *d, struct pmdesc_pfns *p)
+static int pmdesc_compare_once(struct pmdesc *d, struct pmdesc_pfns *p,
+			       const struct pmdesc_walk *w)
 {
 	unsigned long seq = mmu_interval_read_begin(&d->notifier);
 	int ret;
@@ -334,29 +374,32 @@ static int pmdesc_compare_once(struct pmdesc *d, struct pmdesc_pfns *p)
 	ret = mmap_read_lock_killable(d->mm);
 	if (ret)
 		return ret;
-	ret = pmdesc_compare_locked(d, seq, p);
+	ret = pmdesc_compare_locked(d, seq, p, w);
 	mmap_read_unlock(d->mm);
 	if (ret < 0)
 		return ret;
 	spin_lock(&d->lock);
 	if (mmu_interval_read_retry(&d->notifier, seq))
 		ret = -EBUSY;
-	else if (ret)
+	else if (ret && pmdesc_walk_is_all(w))
 		WRITE_ONCE(d->seq, seq);
 	spin_unlock(&d->lock);
 	return ret;
 }
 
 /*
- * Is every page of @d's ranges still the page it recorded? A walk of the
- * page tables with hmm_range_fault(), faulting for reading where a page is
- * not mapped but taking no page reference, retried while invalidations race with it, for at most
- * HMM_RANGE_DEFAULT_TIMEOUT, as in-tree HMM users bound theirs. The caller
+ * Is every page of @d's ranges in @w's span still the page it recorded? A
+ * walk of the page tables with hmm_range_fault(), taking no page
+ * reference, retried while invalidations race with it, for at most
+ * HMM_RANGE_DEFAULT_TIMEOUT, as in-tree HMM users bound theirs. With
+ * @w->fault, it faults for reading where a page is not mapped (a copy: the
+ * page may come back); without, a page not mapped is a page changed (a
+ * settle must not fault pages in, nor fill a punched hole). The caller
  * holds a user reference on @d->mm.
  * Return: 1 same, 0 different, or -errno: -EBUSY when invalidations kept
  * racing with the walk until the timeout, -EINTR when killed.
  */
-static int pmdesc_compare(struct pmdesc *d)
+int pmdesc_compare(struct pmdesc *d, const struct pmdesc_walk *w)
 {
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
@@ -365,7 +408,7 @@ static int pmdesc_compare(struct pmdesc *d)
 
 	pmdesc_pfns_init(&pfns);
 	for (;;) {
-		ret = pmdesc_compare_once(d, &pfns);
+		ret = pmdesc_compare_once(d, &pfns, w);
 		if (ret != -EBUSY || time_after(jiffies, timeout))
 			break;
 		if (fatal_signal_pending(current)) {
@@ -391,7 +434,7 @@ static struct pmdesc *pmdesc_copy_slow(struct pmdesc *orig)
 
 	if (!mmget_not_zero(orig->mm))
 		return ERR_PTR(-ESRCH);
-	ret = pmdesc_compare(orig);
+	ret = pmdesc_compare(orig, &pmdesc_walk_all);
 	mmput(orig->mm);
 	if (ret < 0)
 		return ERR_PTR(ret);
@@ -502,7 +545,7 @@ int pmdesc_watch(struct pmdesc *d, struct pmdesc_watcher *w)
 	spin_lock(&d->lock);
 	d->watcher = w;
 	/* Under the lock: a later invalidation calls @w itself. */
-	if (w && !pmdesc_view_is_current(d))
+	if (w && !pmdesc_view_is_current(d) && !d->settle_task)
 		w->changed(w);
 	spin_unlock(&d->lock);
 	return 0;

@@ -21,6 +21,19 @@
 struct user_struct;
 
 /**
+ * struct pmdesc_walk - what a compare of a descriptor's pages walks
+ * @start: the first address, page aligned
+ * @end: the address after the last, page aligned
+ * @fault: fault for reading where no page is mapped, else take such a page
+ *         as changed
+ */
+struct pmdesc_walk {
+	unsigned long start;
+	unsigned long end;
+	bool fault;
+};
+
+/**
  * struct pmdesc - a persistent memory descriptor
  * @kref: references; the last one unpins, uncharges (user descriptors) and
  *        frees
@@ -45,6 +58,12 @@ struct user_struct;
  *       mapping; while the notifier still has it, a copy returns this.
  *       Written under @lock, read locklessly by the copy's fast path
  * @watcher: persistent only: pmdesc_watch()'s watcher, or NULL
+ * @settle_task: persistent only: the thread that settles an invalidation
+ *               of @ranges on its way back to userspace (pmd_settle.c), or
+ *               NULL; under @lock
+ * @settle: the task work of @settle_task, which holds a reference
+ * @settle_span: the span that @settle_task's invalidations cleared; under
+ *               @lock
  *
  * Why the copy's fast path needs no lock: @seq is only ever a value that
  * mmu_interval_read_begin() returned before a walk that found every page
@@ -72,9 +91,12 @@ struct pmdesc {
 	u64 id;
 	struct page **pages;
 	struct mmu_interval_notifier notifier;
-	spinlock_t lock; /* notifier sequence commit; @watcher */
+	spinlock_t lock; /* notifier sequence commit; @watcher, @settle_task */
 	unsigned long seq;
 	struct pmdesc_watcher *watcher;
+	struct task_struct *settle_task;
+	struct callback_head settle;
+	struct pmdesc_walk settle_span;
 };
 
 /* What a descriptor describes. */
@@ -110,6 +132,13 @@ static inline bool pmdesc_is_persistent(const struct pmdesc *d)
 	return pmdesc_is_user(d) && (d->flags & PMD_F_PERSISTENT);
 }
 
+/* Tell @d's watcher, if any, that its pages may have changed. Under @d->lock. */
+static inline void pmdesc_tell_watcher(struct pmdesc *d)
+{
+	if (d->watcher)
+		d->watcher->changed(d->watcher);
+}
+
 /* pmd.c */
 struct pmdesc *__pmdesc_create_user(struct mm_struct *mm,
 				    const struct pmd_range *ranges,
@@ -119,6 +148,11 @@ struct pmdesc *__pmdesc_create_user(struct mm_struct *mm,
 /* pmd_copy.c */
 int pmdesc_notifier_insert(struct pmdesc *d);
 void pmdesc_notifier_remove(struct pmdesc *d);
+int pmdesc_compare(struct pmdesc *d, const struct pmdesc_walk *w);
+
+/* pmd_settle.c */
+bool pmdesc_settle_later(struct pmdesc *d,
+			 const struct mmu_notifier_range *range);
 
 /* pmd_stats.c */
 struct pmdesc *pmdesc_observe_create(struct pmdesc *d, enum pmdesc_kind kind,
@@ -126,6 +160,7 @@ struct pmdesc *pmdesc_observe_create(struct pmdesc *d, enum pmdesc_kind kind,
 void pmdesc_observe_copy(const struct pmdesc *orig, const struct pmdesc *copy,
 			 bool fast);
 void pmdesc_observe_invalidation(enum mmu_notifier_event event);
+void pmdesc_observe_settle(bool unchanged);
 void pmdesc_observe_release(const struct pmdesc *d);
 void pmdesc_stats_init(void);
 void pmdesc_stats_exit(void);

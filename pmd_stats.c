@@ -41,6 +41,9 @@ static const char *const pmdesc_event_names[] = {
  * @invalidations: invalidations of persistent descriptors' ranges by
  *                 &enum mmu_notifier_event; the protection-only ones moved
  *                 no sequence
+ * @settles: invalidations left to the return to userspace (pmd_settle.c),
+ *           by what the walk found: [0] a page changed (the watcher was
+ *           told), [1] none did
  *
  * Per CPU, so that counting costs the copy fast path no shared cache line;
  * a CPU's share of @live or @pinned may be negative, the sum is not.
@@ -51,6 +54,7 @@ struct pmdesc_stats {
 	long copies[PMDESC_OUTCOME_NR];
 	long fast;
 	long invalidations[PMDESC_EVENTS];
+	long settles[2];
 };
 
 static DEFINE_PER_CPU(struct pmdesc_stats, pmdesc_cpu_stats);
@@ -101,6 +105,12 @@ void pmdesc_observe_invalidation(enum mmu_notifier_event event)
 	this_cpu_inc(pmdesc_cpu_stats.invalidations[i]);
 }
 
+/* Count a settle of pmd_settle.c by what its walk found. */
+void pmdesc_observe_settle(bool unchanged)
+{
+	this_cpu_inc(pmdesc_cpu_stats.settles[unchanged]);
+}
+
 /* Count and trace the last put of @d. */
 void pmdesc_observe_release(const struct pmdesc *d)
 {
@@ -125,6 +135,8 @@ static void pmdesc_stats_sum(struct pmdesc_stats *sum)
 		sum->fast += cpu_stats->fast;
 		for (i = 0; i < PMDESC_EVENTS; i++)
 			sum->invalidations[i] += cpu_stats->invalidations[i];
+		for (i = 0; i < ARRAY_SIZE(sum->settles); i++)
+			sum->settles[i] += cpu_stats->settles[i];
 	}
 }
 
@@ -144,6 +156,8 @@ static int pmdesc_stats_show(struct seq_file *m, void *unused)
 	for (i = 0; i < PMDESC_EVENTS; i++)
 		seq_printf(m, "invalidations_%s %ld\n", pmdesc_event_names[i],
 			   st.invalidations[i]);
+	seq_printf(m, "settles_changed %ld\n", st.settles[0]);
+	seq_printf(m, "settles_unchanged %ld\n", st.settles[1]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pmdesc_stats);

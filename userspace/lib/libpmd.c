@@ -363,6 +363,9 @@ int pmd_stats_read(struct pmd_stats *st)
 		  offsetof(struct pmd_stats, inval_protection_page) },
 		{ "invalidations_soft_dirty",
 		  offsetof(struct pmd_stats, inval_soft_dirty) },
+		{ "settles_changed", offsetof(struct pmd_stats, settles_changed) },
+		{ "settles_unchanged",
+		  offsetof(struct pmd_stats, settles_unchanged) },
 	};
 	unsigned int i;
 	long val;

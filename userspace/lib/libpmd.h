@@ -145,6 +145,10 @@ struct pmd_stats {
 	long inval_unmap, inval_clear, inval_migrate;
 	/* ... and the protection-only ones, which do not */
 	long inval_protection_vma, inval_protection_page, inval_soft_dirty;
+	/* clear invalidations settled on the way back to userspace, by whether
+	 * a page had changed (the word moved) or not (it did not)
+	 */
+	long settles_changed, settles_unchanged;
 };
 
 /* Read every counter of PMD_STATS_PATH: 0, or -1 if one is missing. */
