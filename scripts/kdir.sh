@@ -6,6 +6,8 @@ case "${1:-}" in
 6.1|6.12) ;;
 *) echo "usage: $0 6.1|6.12" >&2; exit 2 ;;
 esac
-dir=$(ls -d /usr/src/linux-headers-"$1".*-amd64 2>/dev/null | sort -V | tail -n 1)
+# The generic flavour only: cloud-amd64 and rt-amd64 end in -amd64 too.
+dir=$(ls -d /usr/src/linux-headers-"$1".*-amd64 2>/dev/null |
+	grep -Ev -- '-(cloud|rt)-amd64$' | sort -V | tail -n 1)
 [ -n "$dir" ] || { echo "$0: no linux-headers-$1 under /usr/src" >&2; exit 1; }
 echo "$dir"
