@@ -11,7 +11,8 @@
 #   make kunit-x86                         KUnit suites on the x86_64 debug kernel
 #   make demo                              the demo in the dev VM (6.12)
 #   make vm-test                           pmd_test in the dev VM, 6.1 and 6.12
-#   make bench                             pmd_bench in the dev VM (6.12)
+#   make bench                             pmd_bench in the dev VM (6.12, two
+#                                          NUMA nodes)
 #   make vm-test-debug                     pmd_test on the debug kernel
 #   make stress | fuzz | faultinject       the same on the debug kernel
 #                                          (KASAN, lockdep, kmemleak, ...)
@@ -76,7 +77,7 @@ demo:
 
 bench:
 	scripts/deps.sh $(VM_DEPS) linux-headers-6.12-amd64
-	PMD_PROGRAMS=pmd_bench scripts/vm-run.sh -k 6.12 -m 3G -t 3000 pmd_bench
+	PMD_PROGRAMS=pmd_bench scripts/vm-run.sh -k 6.12 -n 2 -m 3G -t 3000 pmd_bench
 
 # The debug kernel is built from linux-source-6.12 (scripts/debug-kernel.sh).
 DEBUG_DEPS := $(VM_DEPS) linux-source-6.12 bc flex bison libelf-dev libssl-dev

@@ -316,7 +316,10 @@ struct pmd_pfns {
  *
  * A registration cache checks validity with one load: sample the word, then
  * COPY; while the word still equals the sample, a COPY would return
- * %PMD_COPY_ORIGINAL again, so none is needed. A moved word may be
+ * %PMD_COPY_ORIGINAL again, so none is needed. That holds for a handle new
+ * from CREATE or a fresh COPY too: an invalidation while that call ran may
+ * have moved its word before any sample, and only the COPY after the
+ * sample tells (through its O(1) path when nothing changed). A moved word may be
  * spurious (a page was looked at but not replaced; COPY then returns the
  * original through its slow path); an unmoved word never hides a change.
  * A handle's word is its own while the handle exists; a word moves when it
