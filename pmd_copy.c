@@ -201,7 +201,9 @@ static struct page *pmdesc_probe_huge(struct hmm_range *range,
 		return NULL;
 	if (ret)
 		return ERR_PTR(ret);
-	if (hmm_pfn_to_map_order(p->pfns[0]) < PMD_SHIFT - PAGE_SHIFT)
+	/* Without faulting: not mapped (a hugetlb entry still has an order). */
+	if (!(p->pfns[0] & HMM_PFN_VALID) ||
+	    hmm_pfn_to_map_order(p->pfns[0]) < PMD_SHIFT - PAGE_SHIFT)
 		return NULL;
 	return hmm_pfn_to_page(p->pfns[0]);
 }
@@ -305,7 +307,7 @@ static const struct pmdesc_walk pmdesc_walk_all = {
 
 static bool pmdesc_walk_is_all(const struct pmdesc_walk *w)
 {
-	return !w->start && w->end == ULONG_MAX;
+	return w == &pmdesc_walk_all;
 }
 
 /*
@@ -545,7 +547,7 @@ int pmdesc_watch(struct pmdesc *d, struct pmdesc_watcher *w)
 	spin_lock(&d->lock);
 	d->watcher = w;
 	/* Under the lock: a later invalidation calls @w itself. */
-	if (w && !pmdesc_view_is_current(d) && !d->settle_task)
+	if (w && !pmdesc_view_is_current(d))
 		w->changed(w);
 	spin_unlock(&d->lock);
 	return 0;

@@ -53,7 +53,7 @@ struct pmdesc_walk {
  * @lock: persistent only: the notifier's "user provided lock": taken by
  *        the invalidation callback around mmu_interval_set_seq() and by the
  *        compare around mmu_interval_read_retry() and the store of @seq;
- *        also guards @watcher
+ *        also guards @watcher, @settle_task and @settle_span
  * @seq: persistent only: a notifier sequence at which @pages was the
  *       mapping; while the notifier still has it, a copy returns this.
  *       Written under @lock, read locklessly by the copy's fast path
@@ -91,7 +91,7 @@ struct pmdesc {
 	u64 id;
 	struct page **pages;
 	struct mmu_interval_notifier notifier;
-	spinlock_t lock; /* notifier sequence commit; @watcher, @settle_task */
+	spinlock_t lock; /* seq commit; @watcher, @settle_task, @settle_span */
 	unsigned long seq;
 	struct pmdesc_watcher *watcher;
 	struct task_struct *settle_task;
@@ -160,7 +160,7 @@ struct pmdesc *pmdesc_observe_create(struct pmdesc *d, enum pmdesc_kind kind,
 void pmdesc_observe_copy(const struct pmdesc *orig, const struct pmdesc *copy,
 			 bool fast);
 void pmdesc_observe_invalidation(enum mmu_notifier_event event);
-void pmdesc_observe_settle(bool unchanged);
+void pmdesc_observe_settle(int same);
 void pmdesc_observe_release(const struct pmdesc *d);
 void pmdesc_stats_init(void);
 void pmdesc_stats_exit(void);

@@ -9,14 +9,16 @@
  * reclaim or migration back off a pinned page. Telling the watcher for
  * every one makes a registration cache evict what it did not need to.
  *
- * When a thread of the descriptor's own process raises one, it cannot look
- * at a status word before it returns to userspace. So the watcher is told
- * then, from task work, and only if a walk of the page tables, without
- * faulting, finds a recorded page that is not mapped where it was: once
- * the call that invalidated returns, the word has moved if a page changed,
- * and not otherwise. Other contexts (kernel threads, io_uring and vhost
- * workers, other processes' reclaim or process_madvise()) tell at once.
- * The copy's fast path is unaffected: the notifier sequence moves at once.
+ * When the only thread of the descriptor's process raises one, nothing in
+ * that process can look at a status word, or at the page, before the
+ * thread returns to userspace. So the watcher is told then, from task
+ * work, and only if a walk of the page tables, without faulting, finds a
+ * recorded page that is not mapped where it was: once the call that
+ * invalidated returns, the word has moved if a page changed, and not
+ * otherwise. With more users of the mm (threads, vfork, io_uring's
+ * SQPOLL), another could see the new page first, so they tell at once, as
+ * do kernel threads and other processes (reclaim, process_madvise()). The
+ * copy's fast path is unaffected: the notifier sequence moves at once.
  */
 #include <linux/kref.h>
 #include <linux/mmu_notifier.h>
@@ -42,7 +44,7 @@ static void pmdesc_settle(struct callback_head *work)
 {
 	struct pmdesc *d = container_of(work, struct pmdesc, settle);
 	struct pmdesc_walk span;
-	int same = 0;
+	int same = -ESRCH;
 
 	/* From here an invalidation by current needs a walk of its own. */
 	spin_lock(&d->lock);
@@ -53,14 +55,21 @@ static void pmdesc_settle(struct callback_head *work)
 		same = pmdesc_compare(d, &span);
 		mmput(d->mm);
 	}
-	pmdesc_observe_settle(same == 1);
+	/* No page mapped where one was recorded: a change, not a failure. */
+	if (same == -EFAULT)
+		same = 0;
+	pmdesc_observe_settle(same);
 	if (same != 1) {
 		spin_lock(&d->lock);
 		pmdesc_tell_watcher(d);
 		spin_unlock(&d->lock);
 	}
 	pmdesc_put(d);
-	/* Last: the module may go once this returns (pmdesc_settle_later()). */
+	/*
+	 * Last: the module may go once this returns (there is no
+	 * module_put_and_kthread_exit() for task work; what is left of this
+	 * function is its return).
+	 */
 	module_put(THIS_MODULE);
 }
 
@@ -71,6 +80,21 @@ static bool pmdesc_settle_widen(struct pmdesc *d,
 	d->settle_span.start = min(d->settle_span.start, range->start);
 	d->settle_span.end = max(d->settle_span.end, range->end);
 	return true;
+}
+
+/*
+ * A clear by a thread that is its process's only user of the mm: no other
+ * can see a replaced page before this one returns. Not while @d is being
+ * built (a failed create frees it at once), nor with no watcher to tell.
+ * Under @d->lock.
+ */
+static bool pmdesc_may_settle(const struct pmdesc *d,
+			      const struct mmu_notifier_range *range)
+{
+	return range->event == MMU_NOTIFY_CLEAR && current->mm == d->mm &&
+	       !(current->flags & PMDESC_NO_SETTLE) &&
+	       atomic_read(&d->mm->mm_users) == 1 && READ_ONCE(d->id) &&
+	       d->watcher;
 }
 
 /**
@@ -89,9 +113,7 @@ static bool pmdesc_settle_widen(struct pmdesc *d,
 bool pmdesc_settle_later(struct pmdesc *d,
 			 const struct mmu_notifier_range *range)
 {
-	/* Not while it is being built: a failed create frees it at once. */
-	if (range->event != MMU_NOTIFY_CLEAR || current->mm != d->mm ||
-	    (current->flags & PMDESC_NO_SETTLE) || !READ_ONCE(d->id))
+	if (!pmdesc_may_settle(d, range))
 		return false;
 	/* Current's pending settle walks after this invalidation, too. */
 	if (d->settle_task)
@@ -111,7 +133,11 @@ bool pmdesc_settle_later(struct pmdesc *d,
 		.start = range->start, .end = range->end, .fault = false,
 	};
 	init_task_work(&d->settle, pmdesc_settle);
-	/* Fails only once current is exiting, which it is not. */
+	/*
+	 * Fails only once current is exiting, which it is not. Were it to,
+	 * the reference cannot be put here (a last put in an invalidation
+	 * callback would wait for itself): refcount_dec() leaks and warns.
+	 */
 	if (WARN_ON_ONCE(task_work_add(current, &d->settle, TWA_RESUME))) {
 		refcount_dec(&d->kref.refcount);
 		module_put(THIS_MODULE);

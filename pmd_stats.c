@@ -42,8 +42,9 @@ static const char *const pmdesc_event_names[] = {
  *                 &enum mmu_notifier_event; the protection-only ones moved
  *                 no sequence
  * @settles: invalidations left to the return to userspace (pmd_settle.c),
- *           by what the walk found: [0] a page changed (the watcher was
- *           told), [1] none did
+ *           by what the walk found: [0] a page changed, [1] none did, [2]
+ *           it failed (killed, out of memory, the mm gone, invalidations
+ *           racing for a second); the watcher was told for [0] and [2]
  *
  * Per CPU, so that counting costs the copy fast path no shared cache line;
  * a CPU's share of @live or @pinned may be negative, the sum is not.
@@ -54,7 +55,7 @@ struct pmdesc_stats {
 	long copies[PMDESC_OUTCOME_NR];
 	long fast;
 	long invalidations[PMDESC_EVENTS];
-	long settles[2];
+	long settles[3];
 };
 
 static DEFINE_PER_CPU(struct pmdesc_stats, pmdesc_cpu_stats);
@@ -105,10 +106,10 @@ void pmdesc_observe_invalidation(enum mmu_notifier_event event)
 	this_cpu_inc(pmdesc_cpu_stats.invalidations[i]);
 }
 
-/* Count a settle of pmd_settle.c by what its walk found. */
-void pmdesc_observe_settle(bool unchanged)
+/* Count a settle of pmd_settle.c by its walk's verdict: 1, 0 or -errno. */
+void pmdesc_observe_settle(int same)
 {
-	this_cpu_inc(pmdesc_cpu_stats.settles[unchanged]);
+	this_cpu_inc(pmdesc_cpu_stats.settles[same < 0 ? 2 : same]);
 }
 
 /* Count and trace the last put of @d. */
@@ -158,6 +159,7 @@ static int pmdesc_stats_show(struct seq_file *m, void *unused)
 			   st.invalidations[i]);
 	seq_printf(m, "settles_changed %ld\n", st.settles[0]);
 	seq_printf(m, "settles_unchanged %ld\n", st.settles[1]);
+	seq_printf(m, "settles_failed %ld\n", st.settles[2]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pmdesc_stats);
