@@ -32,8 +32,8 @@ struct sg_table;
  * @changed: called on every invalidation of the descriptor's ranges that
  *           can replace a page (not for protection-only changes), under a
  *           spinlock of the descriptor, from the mm's invalidation path,
- *           which may be reclaim, or, for a clear by a thread of the
- *           descriptor's process, from that thread's way back to
+ *           which may be reclaim, or, for a clear by the only thread of
+ *           the descriptor's process, from that thread's way back to
  *           userspace and only if a page did change: it must not sleep,
  *           allocate with more than GFP_NOWAIT or call back into pmdesc
  */

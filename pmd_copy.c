@@ -533,7 +533,10 @@ EXPORT_SYMBOL_GPL(pmdesc_try_copy_persistent);
  * before it returns when one came in between. A call may be spurious (a copy then returns
  * @d through the slow path); no change goes without one. Protection-only
  * changes (mprotect(), NUMA hinting, fork()'s write protection,
- * userfaultfd write-protect, soft-dirty clearing) make none.
+ * userfaultfd write-protect, soft-dirty clearing) make none. A clear by the
+ * only thread of @d's process (MADV_DONTNEED, a VMA split, a punched hole)
+ * makes one only if a recorded page is no longer mapped where it was,
+ * found before that thread returns to userspace.
  *
  * Context: Any context but an invalidation callback of @d's address space;
  * takes and releases a spinlock that those callbacks take.

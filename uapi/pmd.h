@@ -313,6 +313,12 @@ struct pmd_pfns {
  * or migration attempts). Protection-only changes cannot replace a pinned
  * page and move no word: mprotect(), NUMA-balancing scans, the write
  * protection of fork(), userfaultfd write-protect, soft-dirty clearing.
+ * Nor does a clear by a single-threaded opener that left every recorded
+ * page mapped where it was (MADV_DONTNEED of a page between two ranges,
+ * the split of a VMA next to the buffer, which invalidates the 2 MiB
+ * around the split): such a clear is checked before the call returns, and
+ * the word has moved by then if a page changed. With more threads, which
+ * could see a new page before that check, every clear moves the word.
  *
  * A registration cache checks validity with one load: sample the word, then
  * COPY; while the word still equals the sample, a COPY would return
