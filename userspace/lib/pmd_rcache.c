@@ -163,34 +163,50 @@ static int rc_should_retry(const struct pmd_rcache *rc, int ret)
 	return (ret == -EMFILE || ret == -ENOMEM) && rc->nr > 0;
 }
 
+/*
+ * Sample the word of @e's handle, then COPY it: the word moves for a change
+ * racing with the COPY, past the sample, so it is seen at the next lookup.
+ * ORIGINAL keeps the sample (and drops the copy's extra reference); FRESH
+ * puts the new handle in the old one's place, its word not yet sampled.
+ * Return: the COPY's PMD_COPY_* or -errno.
+ */
+static int rc_copy(struct pmd_rcache *rc, struct rc_entry *e)
+{
+	__u64 sample = pmd_status_word(rc->status, e->status_index);
+	__u32 handle, index;
+	int ret;
+
+	ret = _pmd_copy_index(rc->fd, e->handle, &handle, &index);
+	if (ret == PMD_COPY_ORIGINAL) {
+		_pmd_release(rc->fd, handle);
+		e->sample = sample;
+	} else if (ret == PMD_COPY_FRESH) {
+		_pmd_release(rc->fd, e->handle);
+		e->handle = handle;
+		e->status_index = index;
+	}
+	return ret;
+}
+
 /* Tries of rc_confirm() before it leaves the entry to the next lookup. */
 #define RC_CONFIRM_TRIES 4
 
 /*
- * Sample the word of @e's handle, new from a CREATE or a fresh COPY, and
- * confirm it with a COPY (O(1) when nothing changed): another thread's
- * munmap while that call ran may have moved the word before the sample.
- * A COPY that is fresh again replaces the handle and tries again; after
- * RC_CONFIRM_TRIES the sample is left one behind the word, so that the
- * next lookup revalidates. Return: 0, or the COPY's -errno.
+ * Sample and confirm the word of @e's handle, new from a CREATE or a fresh
+ * COPY, with rc_copy() (O(1) when nothing changed): another thread's
+ * munmap while that call ran may have moved the word before any sample.
+ * A COPY that is fresh again tries again; after RC_CONFIRM_TRIES the
+ * sample is left one behind the word, so that the next lookup revalidates.
+ * Return: 0, or the COPY's -errno.
  */
 static int rc_confirm(struct pmd_rcache *rc, struct rc_entry *e)
 {
-	__u32 handle, index;
 	int i, ret;
 
 	for (i = 0; i < RC_CONFIRM_TRIES; i++) {
-		e->sample = pmd_status_word(rc->status, e->status_index);
-		ret = _pmd_copy_index(rc->fd, e->handle, &handle, &index);
-		if (ret < 0)
-			return ret;
-		if (ret == PMD_COPY_ORIGINAL) {
-			_pmd_release(rc->fd, handle);
-			return 0;
-		}
-		_pmd_release(rc->fd, e->handle);
-		e->handle = handle;
-		e->status_index = index;
+		ret = rc_copy(rc, e);
+		if (ret != PMD_COPY_FRESH)
+			return ret < 0 ? ret : 0;
 	}
 	e->sample = pmd_status_word(rc->status, e->status_index) - 1;
 	return 0;
@@ -229,35 +245,19 @@ static int rc_create(struct pmd_rcache *rc, __u64 addr, __u64 len, int *out)
 }
 
 /*
- * The word of *@slot moved: COPY it. The word is sampled before the COPY,
- * so a change racing with it moves the word past the sample and is seen at
- * the next lookup; the sample is kept only once the COPY succeeded. A
- * fresh handle's word is confirmed as a new entry's is.
+ * The word of *@slot moved: COPY it (rc_copy()). A fresh handle's word is
+ * confirmed as a new entry's is.
  */
 static int rc_revalidate(struct pmd_rcache *rc, int *slot)
 {
 	struct rc_entry *e = &rc->e[*slot];
-	__u64 sample = pmd_status_word(rc->status, e->status_index);
 	__u64 addr = e->addr, len = e->len;
-	__u32 handle, index;
-	int ret;
+	int ret = rc_copy(rc, e);
 
-	ret = _pmd_copy_index(rc->fd, e->handle, &handle, &index);
-	if (ret == PMD_COPY_ORIGINAL) {
-		/* The same handle with one more reference: drop it. */
-		_pmd_release(rc->fd, handle);
-		e->sample = sample;
+	if (ret == PMD_COPY_ORIGINAL)
 		return PMD_RCACHE_MISS_ORIGINAL;
-	}
-	if (ret == PMD_COPY_FRESH) {
-		/* A new handle with a new word; the old one goes. */
-		_pmd_release(rc->fd, e->handle);
-		e->handle = handle;
-		e->status_index = index;
-		ret = rc_confirm(rc, e);
-		if (!ret)
-			return PMD_RCACHE_MISS_FRESH;
-	}
+	if (ret == PMD_COPY_FRESH && !rc_confirm(rc, e))
+		return PMD_RCACHE_MISS_FRESH;
 	/* EFAULT (unmapped), EBUSY, EMFILE, ...: start over. */
 	rc->stats.copy_errors++;
 	rc_evict_slot(rc, *slot);
